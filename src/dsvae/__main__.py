@@ -1,0 +1,3 @@
+from dsvae.cli import main
+
+raise SystemExit(main())
