@@ -83,10 +83,7 @@ def elbo_terms(
         prior_mu, prior_logstd: p(z_t | h_t) from the prior net run on posterior samples, (B, T, Z).
         kl_f_weight, kl_z_weight: weights on the KL terms (1, 1 is the ELBO).
     """
-    if log_scale is None:
-        log_px = bernoulli_log_prob(x_out, x)
-    else:
-        log_px = gaussian_log_prob(x_out, log_scale, x)
+    log_px = bernoulli_log_prob(x_out, x) if log_scale is None else gaussian_log_prob(x_out, log_scale, x)
     recon = -log_px.flatten(1).sum(1).mean()
     kl_f = standard_normal_kl(f_mean, f_logstd).sum(1).mean()
     kl_z = gaussian_kl(z_mean, z_logstd, prior_mu, prior_logstd).flatten(1).sum(1).mean()

@@ -39,7 +39,7 @@ PRESETS: dict[str, RunConfig] = {
             lr=2e-3, batch_size=16, max_steps=300, warmup_steps=20, log_every=20,
             eval_every=100, checkpoint_every=100, sample_every=300,
         ),
-    ),  # fmt: skip
+    ),
 }
 
 

@@ -210,9 +210,9 @@ class DataFolderWriter:
 
     def __init__(self, out: str | Path) -> None:
         self.out = Path(out)
-        if self.out.exists() and not (self.out / META_NAME).is_file():
-            if not self.out.is_dir() or any(self.out.iterdir()):
-                raise DSVAEError(f"{self.out} exists and is not a dsvae data folder; choose another --out")
+        is_data_folder = (self.out / META_NAME).is_file()
+        if self.out.exists() and not is_data_folder and (not self.out.is_dir() or any(self.out.iterdir())):
+            raise DSVAEError(f"{self.out} exists and is not a dsvae data folder; choose another --out")
         self.tmp: Path | None = None
         self._maps: list[np.memmap] = []
 

@@ -106,7 +106,9 @@ class DSVAE(nn.Module):
     def decode(self, f: Tensor, z: Tensor) -> Tensor:
         """f (B, F), z (B, T, Z) -> the likelihood's mean (B, T, *frame), in [0, 1] for Bernoulli."""
         if f.dim() != 2 or z.dim() != 3 or f.shape[0] != z.shape[0]:
-            raise DSVAEError(f"decode needs f (B, F) and z (B, T, Z) with the same B; got {tuple(f.shape)}, {tuple(z.shape)}")
+            raise DSVAEError(
+                f"decode needs f (B, F) and z (B, T, Z) with the same B; got {tuple(f.shape)}, {tuple(z.shape)}"
+            )
         if f.shape[1] != self.config.dim_f or z.shape[2] != self.config.dim_z:
             raise DSVAEError(
                 f"decode needs F={self.config.dim_f}, Z={self.config.dim_z}; got f {tuple(f.shape)}, z {tuple(z.shape)}"
@@ -185,6 +187,7 @@ class DSVAE(nn.Module):
 
     def num_parameters(self) -> dict[str, int]:
         """Parameter counts per part: encoder, prior, decoder, total."""
-        counts = {name: sum(p.numel() for p in getattr(self, name).parameters()) for name in ("encoder", "prior", "decoder")}
+        parts = ("encoder", "prior", "decoder")
+        counts = {name: sum(p.numel() for p in getattr(self, name).parameters()) for name in parts}
         counts["total"] = sum(counts.values())
         return counts
