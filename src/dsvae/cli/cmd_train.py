@@ -1,0 +1,103 @@
+"""``dsvae train``: train a preset on a data folder into a run folder (also under torchrun)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+from pathlib import Path
+from types import FrameType
+
+from dsvae.config import apply_overrides, to_dict
+from dsvae.errors import DSVAEError
+from dsvae.presets import PRESETS, get_preset
+from dsvae.train.config import RunConfig
+from dsvae.train.distributed import DistInfo
+from dsvae.train.loop import Trainer
+from dsvae.train.run_folder import read_run_config
+
+# Fields a resumed run may change: they steer the run, not the mathematics of its steps.
+RESUMABLE_CHANGES = {
+    "data.path", "data.num_workers", "data.test_batches", "train.max_steps", "train.max_minutes",
+    "train.log_every", "train.eval_every", "train.checkpoint_every", "train.sample_every",
+    "train.device", "train.max_bad_steps",
+}  # fmt: skip
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model on a data folder (resumable; torchrun for many processes)")
+    p.add_argument("--preset", default="sprites-cpu", choices=sorted(PRESETS), help="named configuration")
+    p.add_argument("--data", help="data folder written by `dsvae data` (sets data.path)")
+    p.add_argument("--out", help="new run folder to create")
+    p.add_argument("--resume", metavar="RUN", help="continue the run in RUN from its latest checkpoint")
+    p.add_argument("--steps", type=int, help="stop (with a checkpoint) after this many steps in this call")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or console log")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides, e.g. train.lr=1e-3")
+    p.set_defaults(func=run)
+
+
+def _flat(d: dict, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        out.update(_flat(v, key + ".") if isinstance(v, dict) else {key: v})
+    return out
+
+
+def resolve_config(args: argparse.Namespace) -> tuple[RunConfig, Path, bool]:
+    """The run's config and folder, from a preset (new run) or the run folder (resume)."""
+    overrides = list(args.overrides)
+    if args.data:
+        overrides.append(f"data.path={Path(args.data).resolve()}")
+    if args.resume:
+        if args.out:
+            raise DSVAEError("give either --out (a new run) or --resume RUN, not both")
+        saved = read_run_config(args.resume)
+        cfg = apply_overrides(saved, overrides)
+        before, after = _flat(to_dict(saved)), _flat(to_dict(cfg))
+        changed = sorted(k for k in after if after[k] != before[k] and k not in RESUMABLE_CHANGES)
+        if changed:
+            k = changed[0]
+            raise DSVAEError(
+                f"cannot resume {args.resume} with {k}={after[k]!r}: the run was trained with {before[k]!r}; "
+                "start a new run with --out instead"
+            )
+        return cfg, Path(args.resume), True
+    if not args.out:
+        raise DSVAEError("give --out RUN for a new run (or --resume RUN)")
+    cfg = apply_overrides(get_preset(args.preset), overrides)
+    return cfg, Path(args.out), False
+
+
+def dist_from_env() -> DistInfo:
+    """torchrun's RANK / WORLD_SIZE / LOCAL_RANK, or a single process."""
+    return DistInfo(
+        rank=int(os.environ.get("RANK", 0)),
+        world_size=int(os.environ.get("WORLD_SIZE", 1)),
+        local_rank=int(os.environ.get("LOCAL_RANK", 0)),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg, run_dir, resume = resolve_config(args)
+    requested = {"stop": False}
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        if requested["stop"]:  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        requested["stop"] = True
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        dist = dist_from_env()
+        trainer = Trainer(
+            cfg, run_dir, dist=dist, resume=resume, should_stop=lambda: requested["stop"],
+            max_new_steps=args.steps, echo=not args.quiet and dist.is_main,
+        )  # fmt: skip
+        result = trainer.run()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if dist.is_main and not args.quiet:
+        print(f"run folder: {run_dir}  (step {result.step}, {result.stopped})")
+    return 0

@@ -1,0 +1,124 @@
+"""Training checkpoints: model, optimizer, grad scaler and RNG state, without pickles.
+
+A checkpoint folder is a ``save_pretrained`` folder (``config.json`` + ``model.safetensors``,
+loadable by ``DSVAE.from_pretrained``) plus ``trainer.safetensors`` (optimizer moments, RNG
+states) and ``trainer.json`` (step, counters, optimizer hyper-parameters). It is written into a
+temporary sibling and swapped in by renames, so a kill at any moment leaves either the old
+or the new checkpoint complete (``.<name>.old`` survives a kill between the two renames and
+is picked up by :func:`find_checkpoint`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dsvae.errors import DSVAEError
+from dsvae.io import load_tensors, read_json, save_tensors, write_json
+from dsvae.model import DSVAE
+from dsvae.pretrained import load_weights
+
+TRAINER_TENSORS = "trainer.safetensors"
+TRAINER_JSON = "trainer.json"
+
+
+def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, Any] = {}
+    for idx, entry in state["state"].items():
+        for key, value in entry.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optim.{idx}.{key}"] = value
+            else:
+                scalars[f"{idx}.{key}"] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        if name.startswith("optim."):
+            _, idx, key = name.split(".", 2)
+            state.setdefault(int(idx), {})[key] = value
+    for name, value in meta["scalars"].items():
+        idx, key = name.split(".", 1)
+        state.setdefault(int(idx), {})[key] = value
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def save_checkpoint(
+    folder: Path,
+    model: DSVAE,
+    optimizer: torch.optim.Optimizer | None,
+    trainer_state: dict[str, Any],
+    scaler: torch.amp.GradScaler | None = None,
+) -> None:
+    """Write a complete checkpoint to ``folder`` atomically (temp folder, then rename swap)."""
+    for name, p in model.state_dict().items():
+        if not torch.isfinite(p).all():
+            raise DSVAEError(f"refusing to checkpoint non-finite weights ({name}); the run has diverged")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+    try:
+        model.save_pretrained(tmp)
+        tensors: dict[str, torch.Tensor] = {"rng.cpu": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            for i, s in enumerate(torch.cuda.get_rng_state_all()):
+                tensors[f"rng.cuda.{i}"] = s
+        meta: dict[str, Any] = {"trainer": trainer_state}
+        if optimizer is not None:
+            opt_tensors, meta["optimizer"] = _flatten_optimizer(optimizer.state_dict())
+            tensors.update(opt_tensors)
+        if scaler is not None and scaler.is_enabled():
+            meta["scaler"] = scaler.state_dict()
+        save_tensors(tmp / TRAINER_TENSORS, tensors)
+        write_json(tmp / TRAINER_JSON, meta)
+        old = folder.with_name(f".{folder.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        if folder.exists():
+            folder.rename(old)
+        tmp.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def find_checkpoint(folder: Path) -> Path | None:
+    """``folder`` if complete, else the previous one left by a kill mid-swap, else None."""
+    for candidate in (folder, folder.with_name(f".{folder.name}.old")):
+        if (candidate / TRAINER_JSON).is_file() and (candidate / "model.safetensors").is_file():
+            return candidate
+    return None
+
+
+def load_checkpoint(
+    folder: Path,
+    model: DSVAE,
+    optimizer: torch.optim.Optimizer | None,
+    scaler: torch.amp.GradScaler | None = None,
+    restore_rng: bool = True,
+) -> dict[str, Any]:
+    """Load weights, optimizer and RNG state into the given objects; return the trainer state."""
+    meta = read_json(folder / TRAINER_JSON, what="trainer state")
+    tensors = load_tensors(folder / TRAINER_TENSORS, what="trainer state")
+    load_weights(folder, model)
+    if optimizer is not None and "optimizer" in meta:
+        state = _unflatten_optimizer(tensors, meta["optimizer"])
+        try:
+            optimizer.load_state_dict(state)
+        except (ValueError, KeyError) as exc:
+            raise DSVAEError(f"optimizer state in {folder} does not fit this model ({exc})") from exc
+    if scaler is not None and "scaler" in meta:
+        scaler.load_state_dict(meta["scaler"])
+    if restore_rng:
+        torch.set_rng_state(tensors["rng.cpu"])
+        n_cuda = sum(1 for k in tensors if k.startswith("rng.cuda."))
+        if n_cuda and torch.cuda.is_available() and n_cuda == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all([tensors[f"rng.cuda.{i}"] for i in range(n_cuda)])
+    return meta["trainer"]

@@ -1,0 +1,68 @@
+"""One code path for one process and N processes under ``torchrun`` (PyTorch DDP).
+
+The CLI reads torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK) and hands a
+:class:`DistInfo` to the trainer; library code never reads the environment itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """Where this process stands in the job."""
+
+    rank: int = 0  # global rank; rank 0 alone writes files and logs
+    world_size: int = 1  # number of processes
+    local_rank: int = 0  # rank on this machine: picks the GPU
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+def init(info: DistInfo, device: torch.device) -> None:
+    """Join the process group (gloo on CPU, nccl on CUDA); a no-op for one process."""
+    if info.enabled and not dist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend=backend, rank=info.rank, world_size=info.world_size)
+
+
+def shutdown(info: DistInfo) -> None:
+    if info.enabled and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def all_reduce_sum(t: torch.Tensor, info: DistInfo) -> torch.Tensor:
+    """Sum a tensor over processes (in place), returning it."""
+    if info.enabled:
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t
+
+
+def any_flag(flag: bool, info: DistInfo, device: torch.device) -> bool:
+    """True if ``flag`` is set on any process (stop requests, non-finite losses)."""
+    if not info.enabled:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    return bool(all_reduce_sum(t, info).item() > 0)
+
+
+def parameters_in_sync(module: torch.nn.Module, info: DistInfo, device: torch.device) -> bool:
+    """True if every process holds the same parameters (compares per-tensor sums against rank 0)."""
+    if not info.enabled:
+        return True
+    sums = torch.stack([p.detach().double().sum() for p in module.parameters()]).to(device)
+    reference = sums.clone()
+    dist.broadcast(reference, src=0)
+    same = torch.tensor([float(torch.equal(sums, reference))], device=device)
+    dist.all_reduce(same, op=dist.ReduceOp.MIN)
+    return bool(same.item() == 1.0)

@@ -1,0 +1,370 @@
+"""The training loop: one code path for a CPU, a GPU and N processes under torchrun (DDP).
+
+Per step: a batch from the resumable sampler, the negative ELBO (KL terms optionally warmed
+up), backward, a non-finite guard, gradient clipping, Adam with the scheduled learning rate.
+Rank 0 alone writes the run folder: metrics, log, checkpoints (latest and best by test ELBO),
+sample grids. Evaluation and sampling run under ``torch.random.fork_rng`` so that how often
+they run never changes the training stream: a resumed run repeats the uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from dsvae.config import to_dict
+from dsvae.data import SequenceDataset
+from dsvae.errors import DSVAEError
+from dsvae.io import write_json
+from dsvae.model import DSVAE
+from dsvae.train import distributed as dist_utils
+from dsvae.train.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
+from dsvae.train.config import RunConfig
+from dsvae.train.distributed import DistInfo
+from dsvae.train.logger import RunLogger
+from dsvae.train.run_folder import CHECKPOINTS, CONFIG_NAME, SAMPLES
+from dsvae.train.sampler import StepBatchSampler
+from dsvae.train.schedule import kl_scale, learning_rate
+from dsvae.train.speed import prepare_for_speed
+
+TERMS = ("loss", "elbo", "recon", "kl_f", "kl_z")
+N_SAMPLE_SEQUENCES = 8  # test sequences shown in the sample grids
+
+
+@dataclass
+class TrainResult:
+    """How a call to :meth:`Trainer.run` ended."""
+
+    step: int  # optimisation steps done in all (including before a resume)
+    stopped: str  # "finished", "budget", "interrupted" or "steps"
+    skipped_steps: int  # steps skipped for a non-finite loss or gradient, in all
+    ranks_in_sync: bool  # every DDP process ends with the same weights (always True for one process)
+    last_train: dict[str, float] = field(default_factory=dict)
+    last_test: dict[str, float] = field(default_factory=dict)
+    best_test_elbo: float | None = None
+
+
+class BatchReader:
+    """Lets a DataLoader read whole batches with one memory-mapped slice (``dataset[list]``)."""
+
+    def __init__(self, dataset: SequenceDataset) -> None:
+        self.dataset = dataset
+
+    def __getitem__(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        return self.dataset.get_batch(sorted(indices))
+
+
+def resolve_device(name: str, dist: DistInfo) -> torch.device:
+    if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise DSVAEError("train.device=cuda but no CUDA device is available; use train.device=cpu")
+        return torch.device("cuda", dist.local_rank)
+    return torch.device("cpu")
+
+
+class Trainer:
+    """Trains a DSVAE on a data folder into a run folder.
+
+    Args:
+        cfg: the resolved run config (``cfg.data.path`` names the data folder).
+        run_dir: the run folder (created; must be new unless ``resume``).
+        dist: this process's place in a torchrun job.
+        resume: continue from ``run_dir/checkpoints/latest``.
+        should_stop: polled every step (e.g. set by a SIGINT handler); stops with a checkpoint.
+        max_new_steps: stop (with a checkpoint) after this many steps in this call.
+        echo: print progress and log lines to the console.
+    """
+
+    def __init__(
+        self,
+        cfg: RunConfig,
+        run_dir: str | Path,
+        dist: DistInfo | None = None,
+        resume: bool = False,
+        should_stop: Callable[[], bool] | None = None,
+        max_new_steps: int | None = None,
+        echo: bool = True,
+    ) -> None:
+        self.cfg, self.run_dir = cfg, Path(run_dir)
+        self.dist = dist or DistInfo()
+        self.resume, self.should_stop, self.max_new_steps = resume, should_stop, max_new_steps
+        self.device = resolve_device(cfg.train.device, self.dist)
+        self.train_set, self.test_set = self._open_data()
+        if not resume and (self.run_dir / CONFIG_NAME).exists():
+            raise DSVAEError(f"{self.run_dir} already holds a run; use --resume {self.run_dir} or another --out")
+        self.log = RunLogger(self.run_dir, enabled=self.dist.is_main, echo=echo)
+        self.echo = echo
+
+    # -- set-up ------------------------------------------------------------------------------
+
+    def _open_data(self) -> tuple[SequenceDataset, SequenceDataset | None]:
+        path = self.cfg.data.path
+        if not path:
+            raise DSVAEError("no data folder given: pass --data DIR (a folder written by `dsvae data`)")
+        train = SequenceDataset(path, "train")
+        test = SequenceDataset(path, "test") if "test" in train.info.splits else None
+        got, want = train.info.model_frame_shape, self.cfg.model.frame_shape
+        if got != want or train.info.n_frames != self.cfg.model.n_frames:
+            hint = "model.frame_dim" if train.info.layout == "vector" else "model.channels / model.image_size"
+            raise DSVAEError(
+                f"data folder {path} has {train.info.n_frames} frames of shape {got}, but the model expects "
+                f"{self.cfg.model.n_frames} of {want}; set model.n_frames and {hint} to match"
+            )
+        need = self.cfg.train.batch_size * self.dist.world_size
+        if len(train) < need:
+            raise DSVAEError(f"the training split has {len(train)} sequences, fewer than one global batch ({need})")
+        return train, test
+
+    def _build(self) -> None:
+        tc = self.cfg.train
+        torch.manual_seed(tc.seed)
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        if tc.precision == "fp16" and self.device.type != "cuda":
+            raise DSVAEError("train.precision=fp16 needs a CUDA device; use fp32 (or bf16) on CPU")
+        self.model = DSVAE(self.cfg.model).to(self.device)
+        self.model = prepare_for_speed(self.model, channels_last=tc.channels_last)
+        self.optimizer = torch.optim.Adam(
+            self.model.parameters(), lr=tc.lr, betas=tc.betas, weight_decay=tc.weight_decay
+        )
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=tc.precision == "fp16")
+        self.step, self.skipped, self.bad_in_row = 0, 0, 0
+        self.best_elbo: float | None = None
+        if self.resume:
+            self._load_latest()
+        net: torch.nn.Module = self.model
+        if self.dist.enabled:
+            dev_ids = [self.device.index] if self.device.type == "cuda" else None
+            net = DistributedDataParallel(net, device_ids=dev_ids)  # broadcasts rank 0's weights to every process
+        self.net = torch.compile(net) if tc.compile else net
+
+    def _load_latest(self) -> None:
+        folder = find_checkpoint(self.run_dir / CHECKPOINTS / "latest")
+        if folder is None:
+            raise DSVAEError(f"cannot resume: {self.run_dir} has no checkpoint under {CHECKPOINTS}/latest")
+        state = load_checkpoint(folder, self.model, self.optimizer, self.scaler)
+        self.step, self.skipped = int(state["step"]), int(state["skipped_steps"])
+        self.best_elbo = state.get("best_test_elbo")
+        self.log.info(f"resumed from {folder} at step {self.step}")
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        precision = self.cfg.train.precision
+        if precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    # -- one step ----------------------------------------------------------------------------
+
+    def train_step(self, x: torch.Tensor) -> dict[str, float] | None:
+        """One optimisation step on this process's batch; None if it was skipped (non-finite)."""
+        tc = self.cfg.train
+        lr = learning_rate(self.step, tc)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.model.train()
+        with self._autocast():
+            out = self.net(x)
+        t = {k: v.float() for k, v in out.terms.items()}
+        scale = kl_scale(self.step, tc)
+        mc = self.cfg.model
+        loss = t["recon"] + scale * (mc.kl_f_weight * t["kl_f"] + mc.kl_z_weight * t["kl_z"])
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()  # always: DDP needs every rank in the all-reduce
+        self.scaler.unscale_(self.optimizer)
+        max_norm = tc.grad_clip if tc.grad_clip > 0 else math.inf
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
+        bad_term = next((k for k in ("recon", "kl_f", "kl_z", "loss") if not torch.isfinite(t[k])), None)
+        if bad_term is None and not torch.isfinite(grad_norm):
+            bad_term = "gradient"
+        if dist_utils.any_flag(bad_term is not None, self.dist, self.device):
+            self._skip(bad_term or "loss on another process")
+            return None
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.bad_in_row = 0
+        values = {k: v.item() for k, v in t.items()}
+        values.update(lr=lr, grad_norm=grad_norm.item(), kl_scale=scale)
+        return values
+
+    def _skip(self, term: str) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        self.skipped += 1
+        self.bad_in_row += 1
+        self.log.info(f"step {self.step}: non-finite {term}; step skipped ({self.bad_in_row} in a row)")
+        if self.bad_in_row >= self.cfg.train.max_bad_steps:
+            raise DSVAEError(
+                f"training stopped at step {self.step}: {self.bad_in_row} steps in a row had a non-finite {term}; "
+                "lower train.lr, or check the data for NaN/inf"
+            )
+        self.step += 1
+
+    # -- evaluation, checkpoints, samples ------------------------------------------------------
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """Mean test-set terms (nats per sequence), over every process's shard."""
+        if self.test_set is None:
+            return {}
+        self.model.eval()
+        n = len(self.test_set)
+        bs = self.cfg.train.batch_size
+        limit = self.cfg.data.test_batches
+        totals = torch.zeros(len(TERMS) + 1, device=self.device, dtype=torch.float64)
+        mine = list(range(self.dist.rank, n, self.dist.world_size))
+        batches = [mine[i : i + bs] for i in range(0, len(mine), bs)]
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            torch.manual_seed(self.cfg.train.seed + 1)
+            for b, idx in enumerate(batches):
+                if limit and b >= limit:
+                    break
+                x = self.test_set.get_batch(idx)["x"].to(self.device)
+                with self._autocast():
+                    terms = self.model(x).terms
+                for i, k in enumerate(TERMS):
+                    totals[i] += terms[k].double() * len(idx)
+                totals[-1] += len(idx)
+        dist_utils.all_reduce_sum(totals, self.dist)
+        count = max(totals[-1].item(), 1.0)
+        return {k: totals[i].item() / count for i, k in enumerate(TERMS)}
+
+    def _trainer_state(self) -> dict[str, object]:
+        return {"step": self.step, "skipped_steps": self.skipped, "best_test_elbo": self.best_elbo}
+
+    def save(self, which: str = "latest") -> None:
+        if self.dist.is_main:
+            folder = self.run_dir / CHECKPOINTS / which
+            save_checkpoint(folder, self.model, self.optimizer, self._trainer_state(), self.scaler)
+
+    def write_samples(self) -> None:
+        if not self.dist.is_main or self.cfg.train.sample_every == 0:
+            return
+        from dsvae.visualise.samples import write_samples
+
+        source = self.test_set or self.train_set
+        idx = list(range(min(N_SAMPLE_SEQUENCES, len(source))))
+        x = source.get_batch(idx)["x"].to(self.device)
+        self.model.eval()
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            torch.manual_seed(self.cfg.train.seed + 2)
+            write_samples(self.model, x, self.run_dir / SAMPLES, tag=f"step{self.step:07d}")
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def _loader(self, epoch: int, start: int) -> DataLoader:
+        sampler = StepBatchSampler(
+            len(self.train_set), self.cfg.train.batch_size, self.cfg.train.seed, epoch,
+            self.dist.rank, self.dist.world_size, start,
+        )  # fmt: skip
+        workers = self.cfg.data.num_workers
+        return DataLoader(
+            BatchReader(self.train_set), sampler=sampler, batch_size=None, num_workers=workers,
+            pin_memory=self.device.type == "cuda", persistent_workers=False,
+            prefetch_factor=4 if workers > 0 else None,
+            # its own generator: making an iterator must not draw from the global RNG (exact resume)
+            generator=torch.Generator().manual_seed(self.cfg.train.seed + epoch),
+        )  # fmt: skip
+
+    def _stop_reason(self, started: float, new_steps: int) -> str | None:
+        tc = self.cfg.train
+        reason = None
+        if self.step >= tc.max_steps:
+            reason = "finished"
+        elif self.max_new_steps is not None and new_steps >= self.max_new_steps:
+            reason = "steps"
+        elif tc.max_minutes > 0 and time.time() - started > 60 * tc.max_minutes:
+            reason = "budget"
+        elif self.should_stop is not None and self.should_stop():
+            reason = "interrupted"
+        # every process stops together: a request seen by any process stops all of them
+        if dist_utils.any_flag(reason is not None, self.dist, self.device) and reason is None:
+            reason = "interrupted"
+        return reason
+
+    def run(self) -> TrainResult:
+        """Train until max_steps, the time budget, max_new_steps or a stop request; checkpoint; return."""
+        dist_utils.init(self.dist, self.device)
+        try:
+            self._build()
+            if self.dist.is_main and not self.resume:
+                write_json(self.run_dir / CONFIG_NAME, to_dict(self.cfg))
+                self.log.info(f"run folder {self.run_dir}; parameters {self.model.num_parameters()}")
+            return self._loop()
+        finally:
+            self.log.close()
+            dist_utils.shutdown(self.dist)
+
+    def _loop(self) -> TrainResult:
+        tc = self.cfg.train
+        per_epoch = StepBatchSampler.batches_per_epoch(len(self.train_set), tc.batch_size, self.dist.world_size)
+        started, new_steps = time.time(), 0
+        last_train: dict[str, float] = {}
+        last_test: dict[str, float] = {}
+        window: list[dict[str, float]] = []
+        tick, tick_steps = time.time(), 0
+        bar = tqdm(total=tc.max_steps, initial=self.step, disable=not (self.dist.is_main and self.echo),
+                   dynamic_ncols=True, unit="step")  # fmt: skip
+        stopped = self._stop_reason(started, new_steps)
+        while stopped is None:
+            epoch, start = divmod(self.step, per_epoch)
+            for batch in self._loader(epoch, start):
+                values = self.train_step(batch["x"].to(self.device, non_blocking=True))
+                if values is not None:
+                    self.step += 1
+                    window.append(values)
+                new_steps += 1
+                tick_steps += 1
+                bar.update(1)
+                if values is not None and (self.step % tc.log_every == 0 or self.step == tc.max_steps):
+                    elapsed = time.time() - tick
+                    last_train = {k: sum(w[k] for w in window) / len(window) for k in window[0]}
+                    last_train["seq_per_s"] = tick_steps * tc.batch_size * self.dist.world_size / max(elapsed, 1e-9)
+                    self.log.metrics(self.step, "train", last_train)
+                    bar.set_postfix({k: f"{last_train[k]:.4g}" for k in ("loss", "recon", "kl_f", "kl_z", "seq_per_s")})
+                    window, tick, tick_steps = [], time.time(), 0
+                last_test = self._periodic(last_test)
+                stopped = self._stop_reason(started, new_steps)
+                if stopped is not None:
+                    break
+        bar.close()
+        return self._finish(stopped, last_train, last_test)
+
+    def _periodic(self, last_test: dict[str, float]) -> dict[str, float]:
+        tc = self.cfg.train
+        at_end = self.step >= tc.max_steps
+        if self.step % tc.eval_every == 0 or at_end:
+            last_test = self.evaluate()
+            if last_test:
+                self.log.metrics(self.step, "test", last_test)
+                self.log.info(f"step {self.step} test: {RunLogger.format_terms(last_test)}", console=False)
+                if self.best_elbo is None or last_test["elbo"] > self.best_elbo:
+                    self.best_elbo = last_test["elbo"]
+                    self.save("best")
+        if self.step % tc.checkpoint_every == 0:
+            self.save("latest")
+        if tc.sample_every and (self.step % tc.sample_every == 0 or at_end):
+            self.write_samples()
+        return last_test
+
+    def _finish(self, stopped: str, last_train: dict[str, float], last_test: dict[str, float]) -> TrainResult:
+        self.save("latest")
+        in_sync = dist_utils.parameters_in_sync(self.model, self.dist, self.device)
+        result = TrainResult(self.step, stopped, self.skipped, in_sync, last_train, last_test, self.best_elbo)
+        summary = (
+            f"stopped ({stopped}) at step {self.step}; skipped steps {self.skipped}; "
+            f"ranks in sync: {'yes' if in_sync else 'NO'}; best test ELBO "
+            f"{'n/a' if self.best_elbo is None else f'{self.best_elbo:.2f}'}"
+        )
+        self.log.info(summary)
+        if self.dist.is_main:
+            write_json(self.run_dir / "summary.json", result.__dict__)
+        return result
