@@ -151,3 +151,16 @@ def test_data_that_does_not_fit_the_model_is_refused(tiny_run_config: RunConfig,
     cfg = dataclasses.replace(tiny_run_config, data=DataConfig(path=str(tmp_path / "missing")))
     with pytest.raises(DSVAEError, match="does not exist"):
         Trainer(cfg, tmp_path / "run", echo=False)
+
+
+def test_tensorboard_events_mirror_the_metrics(tiny_run_config: RunConfig, tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard", reason="the optional tensorboard extra (installed by '.[test]')")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    Trainer(tiny_run_config, tmp_path / "run", echo=False).run()
+    events = EventAccumulator(str(tmp_path / "run/tensorboard"))
+    events.Reload()
+    logged = [e.value for e in events.Scalars("train/loss")]
+    expected = [r["loss"] for r in read_metrics(tmp_path / "run") if r["split"] == "train"]
+    assert logged == pytest.approx(expected, rel=1e-6)
+    assert "test/elbo" in events.Tags()["scalars"]

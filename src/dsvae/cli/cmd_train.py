@@ -20,7 +20,7 @@ from dsvae.train.run_folder import read_run_config
 RESUMABLE_CHANGES = {
     "data.path", "data.num_workers", "data.test_batches", "train.max_steps", "train.max_minutes",
     "train.log_every", "train.eval_every", "train.checkpoint_every", "train.sample_every",
-    "train.device", "train.max_bad_steps",
+    "train.device", "train.max_bad_steps", "train.tensorboard",
 }  # fmt: skip
 
 

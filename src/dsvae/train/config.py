@@ -52,6 +52,7 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between "latest" checkpoints
     sample_every: int = 1000  # steps between sample grids (0 disables)
     max_bad_steps: int = 20  # consecutive non-finite steps before the run stops
+    tensorboard: bool = True  # also write TensorBoard events (when the optional tensorboard package is installed)
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "max_steps", "log_every", "eval_every", "checkpoint_every", "max_bad_steps"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import time
@@ -10,18 +11,30 @@ from typing import Any
 
 from dsvae.train.run_folder import LOG_NAME, METRICS_NAME
 
+TENSORBOARD_DIR = "tensorboard"
+
+
+def tensorboard_writer(log_dir: Path) -> Any | None:
+    """A TensorBoard SummaryWriter if the optional ``tensorboard`` package is installed, else None."""
+    if importlib.util.find_spec("tensorboard") is None:
+        return None
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir=str(log_dir))
+
 
 class RunLogger:
-    """Appends to ``metrics.jsonl`` and ``log.txt``; silent on ranks other than 0."""
+    """Appends to ``metrics.jsonl`` and ``log.txt`` (and TensorBoard events); silent on ranks other than 0."""
 
-    def __init__(self, run_dir: Path, enabled: bool, echo: bool = True) -> None:
+    def __init__(self, run_dir: Path, enabled: bool, echo: bool = True, tensorboard: bool = True) -> None:
         self.enabled, self.echo = enabled, echo
         self.start = time.time()
-        self._metrics = self._log = None
+        self._metrics = self._log = self._tb = None
         if enabled:
             run_dir.mkdir(parents=True, exist_ok=True)
             self._metrics = open(run_dir / METRICS_NAME, "a", buffering=1)  # noqa: SIM115 (kept open for the run)
             self._log = open(run_dir / LOG_NAME, "a", buffering=1)  # noqa: SIM115
+            self._tb = tensorboard_writer(run_dir / TENSORBOARD_DIR) if tensorboard else None
 
     def metrics(self, step: int, split: str, values: dict[str, float]) -> None:
         if not self.enabled:
@@ -29,6 +42,9 @@ class RunLogger:
         record = {"step": step, "split": split, "time": round(time.time() - self.start, 3)}
         record.update({k: (v if math.isfinite(v) else str(v)) for k, v in values.items()})
         self._metrics.write(json.dumps(record) + "\n")  # type: ignore[union-attr]
+        if self._tb is not None:
+            for k, v in values.items():
+                self._tb.add_scalar(f"{split}/{k}", v, step)
 
     def info(self, message: str, console: bool = True) -> None:
         if not self.enabled:
@@ -41,7 +57,7 @@ class RunLogger:
             tqdm.write(message)
 
     def close(self) -> None:
-        for fh in (self._metrics, self._log):
+        for fh in (self._metrics, self._log, self._tb):
             if fh is not None:
                 fh.close()
 

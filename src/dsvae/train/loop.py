@@ -101,7 +101,7 @@ class Trainer:
         self.train_set, self.test_set = self._open_data()
         if not resume and (self.run_dir / CONFIG_NAME).exists():
             raise DSVAEError(f"{self.run_dir} already holds a run; use --resume {self.run_dir} or another --out")
-        self.log = RunLogger(self.run_dir, enabled=self.dist.is_main, echo=echo)
+        self.log = RunLogger(self.run_dir, enabled=self.dist.is_main, echo=echo, tensorboard=cfg.train.tensorboard)
         self.echo = echo
 
     # -- set-up ------------------------------------------------------------------------------
