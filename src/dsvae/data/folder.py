@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,24 +161,58 @@ class SequenceDataset(Dataset):
     def __len__(self) -> int:
         return self.info.splits[self.split]
 
-    def to_float(self, frames: np.ndarray) -> torch.Tensor:
-        """Stored frames (..., T, H, W, C) uint8 or (..., T, V) -> float32 (..., T, C, H, W) / (..., T, V)."""
-        scale = 1.0 / 255.0 if frames.dtype == np.uint8 else 1.0
-        x = torch.from_numpy(frames.astype(np.float32))  # one copy, writable
-        if scale != 1.0:
-            x.mul_(scale)
-        if self.info.layout == "image":
-            x = x.movedim(-1, -3)  # (..., T, C, H, W), channels-last in memory
-        return x
+    def to_float(self, frames: np.ndarray, channels_last: bool = True) -> torch.Tensor:
+        """Stored frames (..., T, H, W, C) uint8 or (..., T, V) -> float32 (..., T, C, H, W) / (..., T, V).
 
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        return {"x": self.to_float(self.frames[i]), "labels": torch.from_numpy(self.labels[i]), "index": i}
+        ``channels_last`` keeps the stored H, W, C order in memory (what NHWC convolutions want,
+        at no extra cost); otherwise the result is contiguous.
+        """
+        image = self.info.layout == "image"
+        if image and not channels_last:
+            frames = np.moveaxis(frames, -1, -3)  # (..., T, C, H, W) view; the cast below lays it out
+        x = frames.astype(np.float32, order="C")  # one copy, writable
+        if frames.dtype == np.uint8:
+            # scaled in numpy, single-threaded: torch's thread pool would contend with the model's
+            # (several times slower on a busy CPU); the float32 product is the same as torch's
+            x *= np.float32(1.0 / 255.0)
+        t = torch.from_numpy(x)
+        if image and channels_last:
+            t = t.movedim(-1, -3)  # (..., T, C, H, W), channels-last in memory
+        return t
 
-    def get_batch(self, indices: list[int] | np.ndarray) -> dict[str, torch.Tensor]:
-        """A whole batch in one read (sorted for locality): x (B, T, ...), labels (B, n_factors), index (B,)."""
+    def __getitem__(self, i: int | Sequence[int] | np.ndarray) -> dict[str, Any]:
+        """Item ``i`` (``x`` contiguous); or, given a list of indices, the batch :meth:`get_batch` returns.
+
+        The second form is the fast way to load: ``DataLoader(ds, batch_size=None,
+        sampler=BatchSampler(RandomSampler(ds), B, drop_last=True))`` reads each batch in one go
+        and skips the per-item collation.
+        """
+        if np.ndim(i) > 0:
+            return self.get_batch(i)
+        i = int(i)
+        x = self.to_float(self.frames[i], channels_last=False)
+        return {"x": x, "labels": torch.from_numpy(self.labels[i]), "index": i}
+
+    def __getitems__(self, indices: list[int]) -> list[dict[str, Any]]:
+        """Items of a DataLoader batch from one read of the memory map (``DataLoader`` calls this itself).
+
+        Items are contiguous, so the default collation is a plain copy: stacking channels-last
+        items makes torch run a strided, multi-threaded copy that is slow on a busy CPU.
+        """
+        batch = self.get_batch(indices, channels_last=False)
+        return [
+            {"x": x, "labels": labels, "index": int(i)}
+            for x, labels, i in zip(batch["x"], batch["labels"], indices, strict=True)
+        ]
+
+    def get_batch(self, indices: list[int] | np.ndarray, channels_last: bool = True) -> dict[str, torch.Tensor]:
+        """A whole batch in one read, in the order given: x (B, T, ...), labels (B, n_factors), index (B,).
+
+        ``x`` of images is channels-last in memory unless ``channels_last=False`` (see :meth:`to_float`).
+        """
         idx = np.asarray(indices, dtype=np.int64)
         return {
-            "x": self.to_float(self.frames[idx]),
+            "x": self.to_float(self.frames[idx], channels_last),
             "labels": torch.from_numpy(self.labels[idx]),
             "index": torch.from_numpy(idx),
         }
