@@ -53,16 +53,6 @@ class TrainResult:
     best_test_elbo: float | None = None
 
 
-class BatchReader:
-    """Lets a DataLoader read whole batches with one memory-mapped slice (``dataset[list]``)."""
-
-    def __init__(self, dataset: SequenceDataset) -> None:
-        self.dataset = dataset
-
-    def __getitem__(self, indices: list[int]) -> dict[str, torch.Tensor]:
-        return self.dataset.get_batch(sorted(indices))
-
-
 def resolve_device(name: str, dist: DistInfo) -> torch.device:
     if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
@@ -266,8 +256,9 @@ class Trainer:
             self.dist.rank, self.dist.world_size, start,
         )  # fmt: skip
         workers = self.cfg.data.num_workers
+        # the sampler yields index lists and dataset[list] reads a whole batch in one memory-mapped slice
         return DataLoader(
-            BatchReader(self.train_set), sampler=sampler, batch_size=None, num_workers=workers,
+            self.train_set, sampler=sampler, batch_size=None, num_workers=workers,
             pin_memory=self.device.type == "cuda", persistent_workers=False,
             prefetch_factor=4 if workers > 0 else None,
             # its own generator: making an iterator must not draw from the global RNG (exact resume)
