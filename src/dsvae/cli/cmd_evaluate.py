@@ -1,0 +1,37 @@
+"""``dsvae evaluate``: the disentanglement protocol on a run, scored by a judge."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from dsvae.config import apply_overrides
+from dsvae.evaluate.protocol import EvalConfig, evaluate, write_evaluation
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="score a run with a judge; writes RUN/eval/metrics.json and metrics.md")
+    p.add_argument("run", metavar="RUN", help="run folder")
+    p.add_argument("--judge", required=True, help="judge folder written by `dsvae judge`")
+    p.add_argument("--samples", type=int, help="draws of each random test (eval.samples, default 3)")
+    p.add_argument("--data", help="data folder (default: the run config's data.path)")
+    p.add_argument("--max-sequences", type=int, help="score a random subset of this many test sequences")
+    p.add_argument("--min-judge-accuracy", type=float, help="accept a judge whose worst head reaches this")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="eval config overrides, e.g. seed=1")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = list(args.overrides)
+    for key, value in (("samples", args.samples), ("max_sequences", args.max_sequences),
+                       ("min_judge_accuracy", args.min_judge_accuracy)):  # fmt: skip
+        if value is not None:
+            overrides.append(f"{key}={value}")
+    cfg = apply_overrides(EvalConfig(), overrides)
+    log = None if args.quiet else (lambda line: print(line, file=sys.stderr))
+    metrics = evaluate(args.run, args.judge, cfg, data_dir=args.data, log=log)
+    paths = write_evaluation(args.run, metrics)
+    print(paths[1].read_text())
+    print(f"wrote {paths[0]} and {paths[1]}")
+    return 0

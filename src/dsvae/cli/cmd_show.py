@@ -1,0 +1,23 @@
+"""``dsvae show``: write a run's pictures (PNG grids, animated GIFs, spectrograms) into RUN/show/."""
+
+from __future__ import annotations
+
+import argparse
+
+from dsvae.config import apply_overrides
+from dsvae.visualise.show import ShowConfig, show_run
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("show", help="write reconstructions, swaps, prior samples, ... of a run into RUN/show/")
+    p.add_argument("run", metavar="RUN", help="run folder")
+    p.add_argument("--data", help="data folder (default: the run config's data.path)")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="show config overrides, e.g. n_sequences=8")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = apply_overrides(ShowConfig(), args.overrides)
+    paths = show_run(args.run, cfg, data_dir=args.data)
+    print(f"wrote {len(paths)} files into {paths[-1].parent}")
+    return 0

@@ -1,0 +1,139 @@
+"""Training the judge on a labelled data folder's real training sequences.
+
+The training split is read once, shrunk to what the judge's frame net reads (SxS images kept
+as uint8; Sprites: 9000 x 8 x 3 x 32 x 32 = 221 MB) and held in memory, so that each epoch
+costs only the small net's passes. Accuracy per head is then measured on the real test split.
+
+Shape legend: N sequences, B a batch, T frames, C, S image channels and judge size, V vector features.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from dsvae.data.folder import SequenceDataset, read_info
+from dsvae.errors import DSVAEError
+from dsvae.evaluate.judge import DataSignature, Judge, JudgeConfig, check_writable
+
+READ_CHUNK = 256  # sequences read from the memory map at a time
+Log = Callable[[str], None]
+
+
+def open_labelled(data_dir: str | Path, split: str) -> SequenceDataset:
+    """A split of a data folder that has labelled factors, or a clear error."""
+    info = read_info(data_dir)
+    if not info.factors:
+        raise DSVAEError(f"data folder {data_dir} has no labelled factors (meta.json lists none); a judge needs labels")
+    return SequenceDataset(data_dir, split)
+
+
+def shrunk_split(judge: Judge, ds: SequenceDataset, limit: int = 0) -> tuple[Tensor, Tensor]:
+    """The split as the judge's frame net reads it: x (N, T, C, S, S) uint8 or (N, T, V) float32, labels (N, K)."""
+    n = len(ds) if limit <= 0 else min(limit, len(ds))
+    xs = []
+    for start in range(0, n, READ_CHUNK):
+        x = ds.get_batch(np.arange(start, min(n, start + READ_CHUNK)))["x"]  # (b, T, *frame) float in [0, 1]
+        small = judge.net.shrink(x)
+        xs.append(small if judge.net.vector else (small * 255).round().to(torch.uint8))  # uint8: 4x less memory
+    return torch.cat(xs), torch.from_numpy(np.asarray(ds.labels[:n]))
+
+
+def as_float(x: Tensor) -> Tensor:
+    return x.float().div_(255) if x.dtype == torch.uint8 else x.float()
+
+
+def set_standardisation(judge: Judge, x: Tensor) -> None:
+    """Vector frames: per-feature mean and std of the training split, kept as buffers of the net."""
+    if judge.net.vector:
+        flat = x.flatten(0, 1).double()  # (N*T, V)
+        judge.net.feat_mean.copy_(flat.mean(0).float())
+        judge.net.feat_std.copy_(flat.std(0).clamp_min(1e-3).float())
+
+
+@torch.no_grad()
+def head_accuracy(judge: Judge, x: Tensor, labels: Tensor, batch_size: int) -> dict[str, float]:
+    """Accuracy per head on shrunk sequences x (N, ...) with labels (N, K)."""
+    judge.net.eval()
+    correct = torch.zeros(len(judge.factor_names))
+    for start in range(0, len(x), batch_size):
+        logits = judge.net.classify(as_float(x[start : start + batch_size]))
+        y = labels[start : start + batch_size]
+        correct += torch.tensor([(lg.argmax(-1) == y[:, k]).sum().item() for k, lg in enumerate(logits)])
+    return {name: float(correct[k] / len(x)) for k, name in enumerate(judge.factor_names)}
+
+
+def lr_factor(step: int, total: int) -> float:
+    """Linear warm-up over the first 5% of the steps, then a cosine decay to 0."""
+    warmup = max(1, total // 20)
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * min(step - warmup, total - warmup) / max(1, total - warmup)))
+
+
+def train_step(judge: Judge, opt: torch.optim.Optimizer, x: Tensor, y: Tensor) -> float:
+    """One step on shrunk sequences x (B, ...) with labels y (B, K): the sum of the heads' cross-entropies."""
+    judge.net.train()
+    logits = judge.net.classify(as_float(x))
+    loss = sum((F.cross_entropy(lg, y[:, k]) for k, lg in enumerate(logits)), torch.zeros(()))
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return float(loss.detach())
+
+
+def train_judge(data_dir: str | Path, cfg: JudgeConfig, log: Log | None = None) -> Judge:
+    """Train a judge on ``data_dir``'s train split and measure it on its test split.
+
+    Args:
+        data_dir: a labelled data folder with ``train`` and ``test`` splits.
+        cfg: the judge's configuration.
+        log: called with a line of progress now and then (the CLI prints them); None is silent.
+    Returns:
+        The trained :class:`Judge` with ``test_accuracy`` filled in (not yet saved).
+    """
+    say = log or (lambda _: None)
+    train, test = open_labelled(data_dir, "train"), open_labelled(data_dir, "test")
+    torch.manual_seed(cfg.seed)
+    judge = Judge(cfg, DataSignature.of(train.info))
+    t0 = time.perf_counter()
+    x, y = shrunk_split(judge, train, cfg.max_train)
+    set_standardisation(judge, as_float(x))
+    say(f"judge: {len(x)} training sequences of {train.info.name!r} read in {time.perf_counter() - t0:.1f}s")
+
+    opt = torch.optim.Adam(judge.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg.steps))
+    gen = torch.Generator().manual_seed(cfg.seed)
+    step, report_every = 0, max(1, cfg.steps // 10)
+    while step < cfg.steps:
+        order = torch.randperm(len(x), generator=gen)  # one pass over the training split in a new order
+        for start in range(0, len(x), cfg.batch_size):
+            idx = order[start : start + cfg.batch_size]
+            loss = train_step(judge, opt, x[idx], y[idx])
+            sched.step()
+            step += 1
+            if step % report_every == 0 or step == cfg.steps:
+                say(f"judge: step {step}/{cfg.steps} loss {loss:.4f} ({time.perf_counter() - t0:.0f}s)")
+            if step == cfg.steps:
+                break
+
+    xt, yt = shrunk_split(judge, test)
+    judge.test_accuracy = head_accuracy(judge, xt, yt, cfg.batch_size)
+    judge.extra = {"n_train": len(x), "n_test": len(xt), "train_seconds": round(time.perf_counter() - t0, 1),
+                   "data_path": str(Path(data_dir).resolve())}  # fmt: skip
+    return judge
+
+
+def train_and_save(data_dir: str | Path, out: str | Path, cfg: JudgeConfig, log: Log | None = None) -> Judge:
+    """Train a judge and save it to ``out``; ``out`` is checked before any training, written only at the end."""
+    check_writable(Path(out))
+    judge = train_judge(data_dir, cfg, log)
+    judge.save(out)
+    return judge

@@ -1,0 +1,1 @@
+"""Pictures of a model: PNG grids, animated GIFs, spectrograms, and the HTML report."""

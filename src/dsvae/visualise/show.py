@@ -1,0 +1,161 @@
+"""``dsvae show``: every picture of a trained run, written into ``RUN/show/``.
+
+Pictures (PNG, and for image frames an animated GIF of the same matrix): reconstructions,
+the swap matrix, one f with several z_1:T from the prior, one z_1:T with several f, prior
+samples, an interpolation of f between two sequences, and future prediction. Vector frames
+(audio features) are drawn as spectrograms; with the data folder's feature settings, swaps
+are also written as WAV files (audio.py). ``RUN/show/index.json`` lists the pictures with
+titles and captions, in the order the report shows them.
+
+Shape legend: n sequences shown, K draws, T frames, ``*frame`` = (C, H, W) or (V,).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from dsvae.data.folder import SequenceDataset, read_info
+from dsvae.errors import DSVAEError
+from dsvae.io import write_json
+from dsvae.model import DSVAE
+from dsvae.train.run_folder import load_run_model
+from dsvae.visualise import matrices
+from dsvae.visualise.audio import write_swap_audio
+from dsvae.visualise.grids import (
+    is_vector,
+    save_matrix_gif,
+    save_picture,
+    save_sequence_grid,
+    strip_matrix,
+    value_range,
+)
+from dsvae.visualise.samples import interleave
+
+SHOW_DIR = "show"
+INDEX = "index.json"
+
+
+@dataclass
+class ShowConfig:
+    """What ``dsvae show`` draws."""
+
+    n_sequences: int = 6  # test sequences in the reconstruction, swap and prediction pictures
+    n_draws: int = 5  # prior draws beside each sequence in the fixed-f and fixed-z pictures
+    n_rows: int = 3  # sequences (rows) in the fixed-f and fixed-z pictures
+    n_prior: int = 8  # sequences drawn from p(f) p(z_1:T)
+    interpolation_steps: int = 8  # points on the line between two sequences' f, ends included
+    given_frames: int = 0  # frames given to future prediction; 0 means half the sequence
+    frame_ms: int = 250  # GIF frame duration; 4 frames a second shows a sprite's 8-frame motion twice a second
+    split: str = "test"  # the data split the sequences come from (train if the folder has no such split)
+    checkpoint: str = "best"  # "best" (falls back to "latest") or "latest"
+    audio: bool = True  # vector frames: also write WAV files of swaps when the data folder describes its features
+    seed: int = 0  # picks the sequences and the prior draws
+
+    def __post_init__(self) -> None:
+        for name in ("n_sequences", "n_draws", "n_rows", "n_prior", "frame_ms"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise DSVAEError(f"show.{name} must be a positive integer, got {value!r}")
+        if self.interpolation_steps < 2:
+            raise DSVAEError(f"show.interpolation_steps must be >= 2, got {self.interpolation_steps}")
+        if self.given_frames < 0:
+            raise DSVAEError(f"show.given_frames must be >= 0, got {self.given_frames}")
+
+
+def pick_sequences(root: Path, split: str, n: int, seed: int) -> tuple[Tensor, SequenceDataset]:
+    """n sequences (n, T, *frame) chosen at random (seeded) from a split of the data folder."""
+    info = read_info(root)
+    ds = SequenceDataset(root, split if split in info.splits else "train")
+    n = min(n, len(ds))
+    idx = np.sort(np.random.default_rng(seed).choice(len(ds), n, replace=False))
+    return ds.get_batch(idx)["x"], ds
+
+
+class Writer:
+    """Writes pictures into the show folder and keeps the index."""
+
+    def __init__(self, out: Path, vector: bool, vrange: tuple[float, float] | None, frame_ms: int) -> None:
+        self.out, self.vector, self.vrange, self.frame_ms = out, vector, vrange, frame_ms
+        self.entries: list[dict[str, Any]] = []
+
+    def add(
+        self, name: str, title: str, caption: str, grid: Tensor | None = None, matrix: Tensor | None = None
+    ) -> None:
+        """A sequence grid (R, T, ...) or a matrix of sequences (R, K, T, ...), as PNG (and GIF for images)."""
+        files = []
+        if grid is not None:
+            save_sequence_grid(grid, self.out / f"{name}.png", self.vrange)
+            files.append(f"{name}.png")
+        if matrix is not None:
+            if grid is None:
+                save_picture(strip_matrix(matrix, self.vrange), self.out / f"{name}.png")
+                files.append(f"{name}.png")
+            if not self.vector:  # a spectrogram does not animate frame by frame
+                save_matrix_gif(matrix, self.out / f"{name}.gif", self.frame_ms, self.vrange)
+                files.append(f"{name}.gif")
+        self.entries.append({"name": name, "title": title, "caption": caption, "files": files})
+
+
+@torch.no_grad()
+def draw_all(model: DSVAE, x: Tensor, w: Writer, cfg: ShowConfig) -> None:
+    """Every picture for the sequences x (n, T, *frame)."""
+    gen = torch.Generator().manual_seed(cfg.seed)
+    n, T = x.shape[:2]
+    recon = model.reconstruct(x)
+    w.add("reconstructions", "Reconstructions",
+          "Each test sequence (odd rows) above decode(f_mean, z_mean) (even rows).",
+          grid=interleave(x, recon), matrix=torch.stack([x, recon]))  # fmt: skip
+    blank = w.vrange[0] if w.vrange else 1.0
+    w.add("swap", "Swap matrix",
+          "Row i has the content f of the sequence at the left edge, column j the dynamics z_1:T of the "
+          "sequence on the top edge; the diagonal is the reconstructions.",
+          matrix=matrices.with_edges(matrices.swap_cells(model, x), x, blank))  # fmt: skip
+    rows = x[: cfg.n_rows]
+    w.add("fixed_f", "One f, several z_1:T from the prior",
+          "Left: a test sequence; then its f (posterior mean) decoded with z_1:T drawn from the learned prior. "
+          "The content should stay, the motion change.",
+          matrix=matrices.fixed_f(model, rows, cfg.n_draws, gen))  # fmt: skip
+    w.add("fixed_z", "One z_1:T, several f from p(f)",
+          "Left: a test sequence; then its z_1:T (posterior mean) decoded with f drawn from p(f). "
+          "The motion should stay, the content change.",
+          matrix=matrices.fixed_z(model, rows, cfg.n_draws, gen))  # fmt: skip
+    prior = matrices.prior_samples(model, cfg.n_prior, T, gen)
+    w.add("prior", "Samples from the model", "f ~ p(f) and z_1:T ~ p(z_1:T), one sequence per row.",
+          grid=prior, matrix=prior[None])  # fmt: skip
+    if n >= 2:
+        line = matrices.interpolate_f(model, x[:1], x[1:2], x[:1], cfg.interpolation_steps)
+        w.add("interpolation", "Interpolating f",
+              f"f moves in {cfg.interpolation_steps} steps from the first sequence's to the second's (rows, top "
+              "to bottom) while z_1:T stays the first sequence's.",
+              grid=line, matrix=line[None])  # fmt: skip
+    k = cfg.given_frames or max(1, T // 2)
+    if k < T:
+        fut = matrices.future(model, x, k)  # (n, 2, T, *frame)
+        w.add("prediction", "Future prediction",
+              f"Odd rows: test sequences; even rows: the first {k} frames encoded, the prior rolled forward for "
+              f"the remaining {T - k} (prior means), decoded with the sequence's f.",
+              grid=fut.flatten(0, 1), matrix=fut.transpose(0, 1))  # fmt: skip
+
+
+def show_run(run: str | Path, cfg: ShowConfig, data_dir: str | Path | None = None) -> list[Path]:
+    """Write every picture of a run into ``RUN/show/``; returns the files written."""
+    model, run_cfg = load_run_model(run, cfg.checkpoint)
+    if not (data_dir or run_cfg.data.path):
+        raise DSVAEError(f"run {run} names no data folder (data.path is empty); pass --data DIR")
+    root = Path(data_dir or run_cfg.data.path)
+    x, ds = pick_sequences(root, cfg.split, cfg.n_sequences, cfg.seed)
+    model.check_input(x)
+    vector = is_vector(x, lead=1)
+    out = Path(run) / SHOW_DIR
+    w = Writer(out, vector, value_range(x) if vector else None, cfg.frame_ms)
+    draw_all(model, x, w, cfg)
+    if vector and cfg.audio:
+        w.entries.append(write_swap_audio(model, x[:2], ds.info, out))
+    write_json(out / INDEX, {"run": str(Path(run).resolve()), "data": str(root.resolve()), "pictures": w.entries})
+    return [out / f for e in w.entries for f in e["files"]] + [out / INDEX]
