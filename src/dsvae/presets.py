@@ -36,8 +36,8 @@ PRESETS: dict[str, RunConfig] = {
         model=DSVAEConfig(n_channels=16, dim_hidden=128, dim_f=32, dim_z=8, dim_h=64),
         data=DataConfig(num_workers=0),
         train=TrainConfig(
-            lr=2e-3, batch_size=16, max_steps=300, warmup_steps=20, log_every=20,
-            eval_every=100, checkpoint_every=100, sample_every=300,
+            lr=2e-3, batch_size=16, max_steps=1000, warmup_steps=20, log_every=25,
+            eval_every=250, checkpoint_every=250, sample_every=500,
         ),
     ),
 }
