@@ -34,7 +34,7 @@ from dsvae.train.logger import RunLogger
 from dsvae.train.run_folder import CHECKPOINTS, CONFIG_NAME, SAMPLES
 from dsvae.train.sampler import StepBatchSampler
 from dsvae.train.schedule import kl_scale, learning_rate
-from dsvae.train.speed import prepare_for_speed
+from dsvae.train.speed import prepare_for_speed, retain_freed_memory
 
 TERMS = ("loss", "elbo", "recon", "kl_f", "kl_z")
 N_SAMPLE_SEQUENCES = 8  # test sequences shown in the sample grids
@@ -121,6 +121,8 @@ class Trainer:
             torch.cuda.set_device(self.device)
         if tc.precision == "fp16" and self.device.type != "cuda":
             raise DSVAEError("train.precision=fp16 needs a CUDA device; use fp32 (or bf16) on CPU")
+        if self.device.type == "cpu":
+            retain_freed_memory()  # keep large freed activations mapped: no page faults every step
         self.model = DSVAE(self.cfg.model).to(self.device)
         self.model = prepare_for_speed(self.model, channels_last=tc.channels_last)
         self.optimizer = torch.optim.Adam(
