@@ -26,7 +26,8 @@ With ``--repeats R`` every measurement is taken R times, interleaved; the table 
 and the spread (min-max of the per-run medians). Columns: ``s/step`` wall clock; ``cpu s``
 the process's CPU seconds per step (all threads; with one thread, the work itself, which
 other processes on the machine barely change); ``1st step`` the slowest first step (kernel
-set-up, compilation); ``load`` the range of the 1-minute load average before the runs.
+set-up, compilation); ``RSS GiB`` the process's peak resident memory; ``load`` the range of
+the 1-minute load average before the runs (the previous run's own process still counts in it).
 Timings on a shared machine are noisy, two-thread ones the most: a thread descheduled by
 another process stalls its partner at every parallel region.
 """
@@ -37,6 +38,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -60,6 +62,7 @@ RESULT_TAG = "RESULT "  # marks the worker's JSON line on stdout
 # of the note's model's second-largest layers (the largest are stride 2 at 64x64 <-> 32x32).
 PEAK_FRAMES, PEAK_CHANNELS, PEAK_SIZE, PEAK_REPS = 32, 256, 32, 5
 GIGA = 1e9
+KIB, GIB = 1024, 2**30
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,8 @@ def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
     walls, cpus = zip(*(timed_cpu(step) for _ in range(spec["steps"])), strict=True)
     if not all(map(math.isfinite, losses)):
         raise RuntimeError(f"non-finite loss in {spec}")
-    return {"times": list(walls), "cpu": list(cpus), "first": first, "retained": retained}
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else KIB)
+    return {"times": list(walls), "cpu": list(cpus), "first": first, "retained": retained, "rss": rss}
 
 
 def run_peak(spec: dict[str, Any]) -> dict[str, Any]:
@@ -195,7 +199,7 @@ def spawn(spec: dict[str, Any]) -> dict[str, Any]:
 def report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict]], flops: dict[str, int]) -> None:
     header = (
         f"{'config':12s} {'variant':14s} {'s/step':>7s} {'spread':>13s} {'seq/s':>6s} {'GFLOP/step':>10s} "
-        f"{'GFLOP/s':>8s} {'speed-up':>8s} {'cpu s':>6s} {'1st step':>8s} {'load':>9s}"
+        f"{'GFLOP/s':>8s} {'speed-up':>8s} {'cpu s':>6s} {'1st step':>8s} {'RSS GiB':>7s} {'load':>9s}"
     )
     print(header)
     print("-" * len(header))
@@ -215,7 +219,7 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str], list[dict]],
             print(
                 f"{config:12s} {variant:14s} {best:7.2f} {spread:>13s} {args.batch / best:6.2f} "
                 f"{flops[config] / GIGA:10.1f} {flops[config] / best / GIGA:8.1f} {speedup:>8s} "
-                f"{cpu:6.2f} {first:8.1f} {loads:>9s}"
+                f"{cpu:6.2f} {first:8.1f} {max(r['rss'] for r in runs) / GIB:7.1f} {loads:>9s}"
             )
 
 
