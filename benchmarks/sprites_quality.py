@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from dsvae.config import apply_overrides
 from dsvae.data import build_shapes, read_info
 from dsvae.evaluate.judge import JudgeConfig
@@ -174,11 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-sequences", type=int, default=900, help="test sequences scored (0: all 2664)")
     p.add_argument("--chunk-steps", type=int, default=None, help="also cap each chunk at this many steps")
     p.add_argument("--smoke", action="store_true", help="a seconds-long run on the synthetic set (CI)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
     args = p.parse_args(argv)
     if not args.smoke and not (args.data and args.judge):
         p.error("--data and --judge are required (or --smoke)")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     run(args)
     print((Path(args.out) / "quality.md").read_text())
     return 0

@@ -44,6 +44,7 @@ class DSVAEConfig:
     encoder: str = "factorised"  # "factorised": q(f|x)q(z_t|x_t) (note); "full": q(z|x,f) by bi-LSTM + RNN
     f_aggregate: str = "lstm"  # how q(f) reads the frames: "lstm" (paper's bi-LSTM) or "mean" pooling
     likelihood: str = "bernoulli"  # "bernoulli" for intensities in [0, 1]; "gaussian" for unbounded features
+    posterior_init_std: float = 0.0  # >0: q(f) and q(z_t) start at this std (init only); 0: PyTorch's default init
     kl_f_weight: float = 1.0  # weight on KL(q(f)||p(f)); 1 is the note's ELBO, other values change the objective
     kl_z_weight: float = 1.0  # weight on the z KL term; 1 is the note's ELBO
 
@@ -64,6 +65,8 @@ class DSVAEConfig:
         _check_choice(self, "encoder", ENCODERS)
         _check_choice(self, "f_aggregate", F_AGGREGATES)
         _check_choice(self, "likelihood", LIKELIHOODS)
+        if self.posterior_init_std < 0:
+            raise DSVAEError(f"model.posterior_init_std must be >= 0 (0: default init), got {self.posterior_init_std}")
         for name in ("kl_f_weight", "kl_z_weight"):
             if getattr(self, name) < 0:
                 raise DSVAEError(f"model.{name} must be >= 0, got {getattr(self, name)}")

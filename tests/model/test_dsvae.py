@@ -91,6 +91,24 @@ def test_gradients_reach_every_parameter(tiny_config: DSVAEConfig, changes: dict
         assert p.grad is not None and p.grad.abs().sum() > 0, name
 
 
+@pytest.mark.parametrize("encoder", ["factorised", "full"])
+def test_posterior_init_std_starts_every_posterior_at_that_std(tiny_config: DSVAEConfig, encoder: str) -> None:
+    x = batch(tiny_config)
+    torch.manual_seed(0)
+    default = DSVAE(dataclasses.replace(tiny_config, encoder=encoder)).encode(x)
+    torch.manual_seed(0)
+    model = DSVAE(dataclasses.replace(tiny_config, encoder=encoder, posterior_init_std=0.05))
+    post = model.encode(x)
+    assert torch.allclose(post.f_std, torch.full_like(post.f_std, 0.05))
+    assert torch.allclose(post.z_std, torch.full_like(post.z_std, 0.05))
+    assert not torch.allclose(default.f_std, post.f_std)  # the default init varies the std
+    torch.testing.assert_close(post.f_mean, default.f_mean)  # the means keep their init
+    # the log-std weights start at zero but still learn
+    model(x).loss.backward()
+    head = model.encoder.q_f.head.net[-1]
+    assert head.weight.grad[tiny_config.dim_f :].abs().sum() > 0
+
+
 def moving_squares(B: int, T: int, size: int) -> torch.Tensor:
     """B sequences of a coloured 4x4 square moving one pixel a frame: (B, T, 3, size, size)."""
     x = torch.zeros(B, T, 3, size, size)
@@ -134,6 +152,7 @@ def test_bad_input_names_the_problem(tiny_config: DSVAEConfig) -> None:
         ("prior", "gru", "model.prior"),
         ("dim_z", 0, "model.dim_z"),
         ("kl_f_weight", -1.0, "kl_f_weight"),
+        ("posterior_init_std", -0.1, "posterior_init_std"),
     ],
 )
 def test_config_validation_names_the_field(field: str, value: object, words: str) -> None:

@@ -35,14 +35,31 @@ def mlp(sizes: list[int], act: type[nn.Module] = nn.ReLU, last_act: bool = False
 class GaussianHead(nn.Module):
     """Maps features to the mean and log standard deviation of a diagonal Gaussian."""
 
-    def __init__(self, in_dim: int, hidden: int, out_dim: int) -> None:
+    def __init__(self, in_dim: int, hidden: int, out_dim: int, init_std: float = 0.0) -> None:
         super().__init__()
         self.net = mlp([in_dim, hidden, 2 * out_dim])
+        if init_std > 0:
+            init_log_std(self.net[-1], init_std)
 
     def forward(self, h: Tensor) -> tuple[Tensor, Tensor]:
         """(..., in_dim) -> mean (..., out), log_std (..., out)."""
         mean, log_std = self.net(h).chunk(2, dim=-1)
         return mean, log_std
+
+
+def init_log_std(layer: nn.Linear, std: float) -> None:
+    """Start a Gaussian head at a fixed standard deviation: the log-std half of ``layer``'s
+    outputs (the second half) gets zero weights and bias log(std); the means keep their init.
+
+    With PyTorch's default init a posterior starts with std ~1 in every dimension, so the
+    decoder first sees f and z_t as mostly noise and learns to ignore them; a small starting
+    std lets information through from the first step (the KL term then widens unused
+    dimensions again). Only the initialisation changes, not the model or the ELBO.
+    """
+    half = layer.out_features // 2
+    with torch.no_grad():
+        layer.weight[half:].zero_()
+        layer.bias[half:].fill_(math.log(std))
 
 
 def conv_transpose_bias_apart(layer: nn.ConvTranspose2d, x: Tensor) -> Tensor:

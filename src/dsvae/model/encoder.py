@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from dsvae.config import DSVAEConfig
-from dsvae.model.blocks import ConvFeatures, GaussianHead, mlp
+from dsvae.model.blocks import ConvFeatures, GaussianHead, init_log_std, mlp
 
 
 @dataclass
@@ -69,9 +69,9 @@ class StaticEncoder(nn.Module):
         self.aggregate = cfg.f_aggregate
         if self.aggregate == "lstm":
             self.rnn = nn.LSTM(cfg.dim_hidden, cfg.dim_h, batch_first=True, bidirectional=True)
-            self.head = GaussianHead(2 * cfg.dim_h, cfg.dim_h, cfg.dim_f)
+            self.head = GaussianHead(2 * cfg.dim_h, cfg.dim_h, cfg.dim_f, cfg.posterior_init_std)
         else:
-            self.head = GaussianHead(cfg.dim_hidden, cfg.dim_h, cfg.dim_f)
+            self.head = GaussianHead(cfg.dim_hidden, cfg.dim_h, cfg.dim_f, cfg.posterior_init_std)
 
     def forward(self, feats: Tensor) -> tuple[Tensor, Tensor]:
         """feats (B, T, D) -> f_mean, f_logstd (B, F)."""
@@ -89,7 +89,7 @@ class FactorisedDynamicEncoder(nn.Module):
 
     def __init__(self, cfg: DSVAEConfig) -> None:
         super().__init__()
-        self.head = GaussianHead(cfg.dim_hidden, cfg.dim_h, cfg.dim_z)
+        self.head = GaussianHead(cfg.dim_hidden, cfg.dim_h, cfg.dim_z, cfg.posterior_init_std)
 
     def forward(self, feats: Tensor, f: Tensor) -> tuple[Tensor, Tensor]:
         """feats (B, T, D), f (B, F) unused -> z_mean, z_logstd (B, T, Z)."""
@@ -104,6 +104,8 @@ class FullDynamicEncoder(nn.Module):
         self.bilstm = nn.LSTM(cfg.dim_hidden + cfg.dim_f, cfg.dim_h, batch_first=True, bidirectional=True)
         self.rnn = nn.RNN(2 * cfg.dim_h, cfg.dim_h, batch_first=True)
         self.head = nn.Linear(cfg.dim_h, 2 * cfg.dim_z)
+        if cfg.posterior_init_std > 0:
+            init_log_std(self.head, cfg.posterior_init_std)
 
     def forward(self, feats: Tensor, f: Tensor) -> tuple[Tensor, Tensor]:
         """feats (B, T, D), f (B, F) -> z_mean, z_logstd (B, T, Z)."""
