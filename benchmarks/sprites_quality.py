@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ import torch
 
 from dsvae.config import apply_overrides
 from dsvae.data import build_shapes, read_info
+from dsvae.errors import DSVAEError
 from dsvae.evaluate.judge import JudgeConfig
 from dsvae.evaluate.judge_train import train_and_save
 from dsvae.evaluate.protocol import EvalConfig, evaluate
@@ -101,8 +103,13 @@ def markdown(rows: list[dict[str, Any]], title: str) -> str:
     for key, label in (("reconstruction", "judge on reconstructions"), ("swap_follows_f", "swap: follows f (A)"),
                        ("swap_follows_z", "swap: follows z (B)")):  # fmt: skip
         lines.append(f"| {label} | " + " | ".join(pct(last[key][a]) for a in names) + " |")
-    lines += ["", "Minutes of training to each level:", "", "| level | dynamics kept | " + " | ".join(
-        f"content kept: {a}" for a in [*static, "all"]) + " |", "|---|---|" + "---|" * (len(static) + 1)]
+    lines += [
+        "",
+        "Minutes of training to each level:",
+        "",
+        "| level | dynamics kept | " + " | ".join(f"content kept: {a}" for a in [*static, "all"]) + " |",
+        "|---|---|" + "---|" * (len(static) + 1),
+    ]
     for level in LEVELS:
         cells = [first_time(rows, lambda r: r["dynamics_kept"]["accuracy"], level)]
         cells += [first_time(rows, lambda r, a=a: r["content_kept"][a], level) for a in [*static, "all"]]
@@ -111,10 +118,11 @@ def markdown(rows: list[dict[str, Any]], title: str) -> str:
 
 
 def plot(rows: list[dict[str, Any]], title: str) -> str:
-    series = {"dynamics kept: Acc": [(r["minutes"], r["dynamics_kept"]["accuracy"]) for r in rows]}
+    """Accuracy against minutes: the dynamics kept, and the content kept of each attribute and all."""
+    series = {"dynamics kept": [(r["minutes"], r["dynamics_kept"]["accuracy"]) for r in rows]}
     for a in rows[0]["content_kept"]:
-        series[f"content kept: {a}"] = [(r["minutes"], r["content_kept"][a]) for r in rows]
-    return line_chart(title, series, x_label="minutes of training")
+        series[a] = [(r["minutes"], r["content_kept"][a]) for r in rows]
+    return line_chart(title + " (accuracy)", series, x_label="minutes of training", y_range=(0.0, 1.0))
 
 
 def ensure_smoke_data(out: Path) -> tuple[Path, Path]:
@@ -184,7 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--data and --judge are required (or --smoke)")
     if args.threads:
         torch.set_num_threads(args.threads)
-    run(args)
+    try:
+        run(args)
+    except DSVAEError as e:  # a bad path, config key or value: one line, not a traceback
+        print(f"sprites_quality: {e}", file=sys.stderr)
+        return 2
     print((Path(args.out) / "quality.md").read_text())
     return 0
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from dsvae.visualise.svg import HEIGHT, LEFT, TOP, WIDTH, Axis, line_chart, nice_ticks
+from dsvae.visualise.svg import BOTTOM, HEIGHT, LEFT, TOP, WIDTH, Axis, line_chart, nice_ticks
 
 
 def test_nice_ticks_are_round_and_cover_the_range() -> None:
@@ -37,6 +37,13 @@ def test_a_loss_spanning_decades_gets_a_log_axis() -> None:
     svg = line_chart("loss", {"train": [(0, 10000.0), (1, 100.0), (2, 10.0)]})
     assert ">10000</text>" in svg and ">100</text>" in svg and ">10</text>" in svg  # decade ticks
     assert ">1e+06</text>" in line_chart("big", {"a": [(0, 1e6), (1, 1e8)]})  # exponents from a million on
+
+
+def test_a_fixed_y_range_is_linear_and_places_points_within_it() -> None:
+    svg = line_chart("acc", {"a": [(0, 0.002), (1, 0.5), (2, 1.0)]}, y_range=(0.0, 1.0))
+    ys = [float(p.split(",")[1]) for p in re.findall(r'<polyline [^>]*points="([^"]+)"', svg)[0].split()]
+    assert math.isclose(ys[2], TOP) and math.isclose(ys[1], (TOP + HEIGHT - BOTTOM) / 2)  # linear: 0.5 halfway
+    assert ">0</text>" in svg and ">1</text>" in svg and ">0.01</text>" not in svg  # no log decades
 
 
 def test_chart_without_data_says_so() -> None:

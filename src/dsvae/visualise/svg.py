@@ -59,8 +59,13 @@ class Axis:
         return [10.0**e for e in range(math.ceil(self.lo - 1e-9), math.floor(self.hi + 1e-9) + 1)]
 
 
-def line_chart(title: str, series: Series, x_label: str = "step") -> str:
-    """An SVG chart of the non-empty series (each a list of (x, y)); non-finite points are dropped."""
+def line_chart(
+    title: str, series: Series, x_label: str = "step", y_range: tuple[float, float] | None = None
+) -> str:
+    """An SVG chart of the non-empty series (each a list of (x, y)); non-finite points are dropped.
+
+    ``y_range`` fixes a linear y axis (e.g. (0, 1) for accuracies) instead of fitting the data.
+    """
     clean = {k: [(x, y) for x, y in pts if math.isfinite(x) and math.isfinite(y)] for k, pts in series.items()}
     clean = {k: v for k, v in clean.items() if v}
     esc = html.escape
@@ -72,9 +77,10 @@ def line_chart(title: str, series: Series, x_label: str = "step") -> str:
         return "".join(parts)
     xs = [x for pts in clean.values() for x, _ in pts]
     ys = [y for pts in clean.values() for _, y in pts]
-    log = min(ys) > 0 and max(ys) / min(ys) > LOG_SPAN
+    log = y_range is None and min(ys) > 0 and max(ys) / min(ys) > LOG_SPAN
+    y_lo, y_hi = y_range or (min(ys), max(ys))
     ax = Axis(min(xs), max(xs), LEFT, WIDTH - RIGHT)
-    ay = Axis(min(ys), max(ys), HEIGHT - BOTTOM, TOP, log=log)
+    ay = Axis(y_lo, y_hi, HEIGHT - BOTTOM, TOP, log=log)
     parts += axes(ax, ay, x_label)
     lx = LEFT  # the legend runs along one line between the title and the plot
     for i, (name, pts) in enumerate(clean.items()):
