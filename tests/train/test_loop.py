@@ -164,3 +164,37 @@ def test_tensorboard_events_mirror_the_metrics(tiny_run_config: RunConfig, tmp_p
     expected = [r["loss"] for r in read_metrics(tmp_path / "run") if r["split"] == "train"]
     assert logged == pytest.approx(expected, rel=1e-6)
     assert "test/elbo" in events.Tags()["scalars"]
+
+
+def test_bf16_autocast_trains_on_cpu_like_fp32_with_fp32_weights(tiny_run_config: RunConfig, tmp_path: Path) -> None:
+    ends = {}
+    for precision in ("fp32", "bf16"):
+        train = dataclasses.replace(
+            tiny_run_config.train, precision=precision, max_steps=60, log_every=10, eval_every=60, warmup_steps=5
+        )
+        Trainer(dataclasses.replace(tiny_run_config, train=train), tmp_path / precision, echo=False).run()
+        rows = [r for r in read_metrics(tmp_path / precision) if r["split"] == "train"]
+        assert all(np.isfinite(r["loss"]) for r in rows)
+        assert rows[-1]["loss"] < 0.85 * rows[0]["loss"], (precision, rows[0]["loss"], rows[-1]["loss"])
+        ends[precision] = rows[-1]["loss"]
+    assert ends["bf16"] == pytest.approx(ends["fp32"], rel=0.05)
+    assert all(w.dtype == torch.float32 for w in weights(tmp_path / "bf16").values())
+
+
+def test_bf16_autocast_loss_is_close_to_fp32(tiny_run_config: RunConfig) -> None:
+    torch.manual_seed(0)
+    model = DSVAE(tiny_run_config.model)
+    x = torch.rand(4, tiny_run_config.model.n_frames, *tiny_run_config.model.frame_shape)
+    with torch.no_grad():
+        full = model(x).loss.item()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            half = model(x).loss.item()
+    assert half == pytest.approx(full, rel=1e-2) and half != full
+
+
+def test_fp16_on_cpu_is_refused_in_one_line(tiny_run_config: RunConfig, tmp_path: Path) -> None:
+    train = dataclasses.replace(tiny_run_config.train, precision="fp16", device="cpu")
+    with pytest.raises(DSVAEError, match="fp16 needs a CUDA device") as err:
+        Trainer(dataclasses.replace(tiny_run_config, train=train), tmp_path / "run", echo=False)
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "run").exists()

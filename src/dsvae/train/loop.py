@@ -88,6 +88,8 @@ class Trainer:
         self.dist = dist or DistInfo()
         self.resume, self.should_stop, self.max_new_steps = resume, should_stop, max_new_steps
         self.device = resolve_device(cfg.train.device, self.dist)
+        if cfg.train.precision == "fp16" and self.device.type != "cuda":
+            raise DSVAEError("train.precision=fp16 needs a CUDA device; use fp32 (or bf16) on CPU")
         self.train_set, self.test_set = self._open_data()
         if not resume and (self.run_dir / CONFIG_NAME).exists():
             raise DSVAEError(f"{self.run_dir} already holds a run; use --resume {self.run_dir} or another --out")
@@ -119,8 +121,6 @@ class Trainer:
         torch.manual_seed(tc.seed)
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
-        if tc.precision == "fp16" and self.device.type != "cuda":
-            raise DSVAEError("train.precision=fp16 needs a CUDA device; use fp32 (or bf16) on CPU")
         if self.device.type == "cpu":
             retain_freed_memory()  # keep large freed activations mapped: no page faults every step
         self.model = DSVAE(self.cfg.model).to(self.device)
