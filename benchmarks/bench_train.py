@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_train.py [--configs note,sprites-cpu] [--batch 16]
         [--steps 3] [--warmup 1] [--repeats 1] [--variants reference,channels_last,fast]
-        [--compile] [--threads N]
+        [--compile] [--bf16] [--threads N]
 
 One training step is forward + backward + Adam step on a batch of B sequences of 8 frames of
 64x64x3 (channels-last in memory, as the data folder's loader gives them). For each model
@@ -21,6 +21,9 @@ Variants (each runs in its own process, so that process-wide settings do not lea
 - ``fast``: NHWC, the fast path, and glibc's malloc keeping freed memory (``dsvae.train.speed``).
 - ``fast+compile`` (with ``--compile``): ``fast`` under ``torch.compile``; its first step
   (compilation) is shown apart.
+- ``fast+bf16`` (with ``--bf16``): ``fast`` with the forward under CPU bf16 autocast, as
+  ``train.precision=bf16`` runs it. It pays only on CPUs with bf16 units (``avx512_bf16`` or
+  AMX in ``lscpu``'s flags); without them bf16 arithmetic takes slower code paths.
 
 With ``--repeats R`` every measurement is taken R times, interleaved; the table shows the best
 and the spread (min-max of the per-run medians). Columns: ``s/step`` wall clock; ``cpu s``
@@ -73,6 +76,7 @@ class Variant:
     fast_path: bool
     retain_memory: bool
     compile: bool = False
+    bf16: bool = False  # forward under torch.autocast("cpu", torch.bfloat16)
 
 
 VARIANTS = {
@@ -80,6 +84,7 @@ VARIANTS = {
     "channels_last": Variant(channels_last=True, fast_path=False, retain_memory=False),
     "fast": Variant(channels_last=True, fast_path=True, retain_memory=True),
     "fast+compile": Variant(channels_last=True, fast_path=True, retain_memory=True, compile=True),
+    "fast+bf16": Variant(channels_last=True, fast_path=True, retain_memory=True, bf16=True),
 }
 
 
@@ -135,7 +140,8 @@ def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
     losses: list[float] = []
 
     def step() -> None:
-        loss = net(x).loss
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=variant.bf16):
+            loss = net(x).loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -228,6 +234,7 @@ def main() -> None:
     parser.add_argument("--configs", default="note,sprites-cpu", help="comma-separated: note and/or preset names")
     parser.add_argument("--variants", default="reference,channels_last,fast", help=f"from {', '.join(VARIANTS)}")
     parser.add_argument("--compile", action="store_true", help="also measure fast+compile")
+    parser.add_argument("--bf16", action="store_true", help="also measure fast+bf16 (CPU bf16 autocast)")
     parser.add_argument("--batch", type=int, default=BATCH, help="sequences per step")
     parser.add_argument("--steps", type=int, default=3, help="timed steps per run (the note's config: ~5-15 s each)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps first (>= 1)")
@@ -239,7 +246,7 @@ def main() -> None:
         worker(json.loads(args.worker))
         return
     args.configs = args.configs.split(",")
-    args.variants = args.variants.split(",") + (["fast+compile"] if args.compile else [])
+    args.variants = args.variants.split(",") + ["fast+compile"] * args.compile + ["fast+bf16"] * args.bf16
     unknown = [v for v in args.variants if v not in VARIANTS]
     if unknown or args.warmup < 1 or args.steps < 1 or args.repeats < 1:
         parser.error(f"unknown variant {unknown[0]}" if unknown else "--warmup, --steps and --repeats must be >= 1")
