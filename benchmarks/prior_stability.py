@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from dsvae.io import atomic_write
+from dsvae.train.run_folder import read_metrics
 
 QUALITY = Path(__file__).resolve().parent / "sprites_quality.py"
 SPIKE = 1.25  # a logged training loss this many times the lowest so far counts as a spike
@@ -36,8 +37,7 @@ SETTLED = 0.2  # spikes are counted after this fraction of the run's steps
 def health(run_dir: Path) -> dict[str, Any]:
     """Training health of one run from its summary and train metrics."""
     summary = json.loads((run_dir / "summary.json").read_text())
-    train = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    train = [r for r in train if r.get("split") == "train"]
+    train = [r for r in read_metrics(run_dir) if r.get("split") == "train"]
     spikes, lowest = 0, float("inf")
     settled = SETTLED * summary["step"]
     for r in train:
