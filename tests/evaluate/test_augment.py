@@ -1,4 +1,4 @@
-"""The judge's label-preserving corruptions: closed-form cases, partners that share the label, soft targets."""
+"""The judge's label-preserving corruptions: closed-form cases, partners that share the label, kept labels."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from dsvae.evaluate.augment import (
     erase_patches,
     gaussian_blur,
     mix,
+    preserved,
     scale_brightness,
-    soft_targets,
 )
 
 
@@ -69,25 +69,21 @@ def test_partners_share_the_label_of_the_chosen_head() -> None:
     assert (mates != rows).mean() > 0.95  # another sequence whenever the class has one
 
 
-def test_mix_and_soft_targets() -> None:
+def test_mix_and_the_labels_a_blend_keeps() -> None:
     a, b = torch.zeros(2, 1, 1, 2, 2), torch.ones(2, 1, 1, 2, 2)
     out = mix(a, b, torch.tensor([0.25, 1.0]), composite=torch.tensor([False, False]))
     assert torch.allclose(out[0], torch.full_like(out[0], 0.75)) and torch.equal(out[1], a[1])
     assert torch.equal(mix(a, b, torch.tensor([0.5, 0.5]), torch.tensor([True, True])), b)  # the brighter wins
-    t = soft_targets(np.array([[0, 1]]), np.array([[0, 2]]), np.array([0.6]), [2, 3])
-    assert torch.allclose(t[0], torch.tensor([[1.0, 0.0]]))  # the shared label keeps its one-hot target
-    assert torch.allclose(t[1], torch.tensor([[0.0, 0.6, 0.4]]))
+    keep = preserved(np.array([[0, 1], [0, 1]]), np.array([[0, 2], [1, 2]]), np.array([True, False]))
+    assert keep.tolist() == [[True, False], [True, True]]  # a blend keeps the shared label; an unblended row all
 
 
-def test_augmented_batches_keep_the_chosen_head_one_hot() -> None:
+def test_augmented_batches_keep_the_chosen_head() -> None:
     rng, gen = np.random.default_rng(0), torch.Generator().manual_seed(0)
     labels = np.stack([np.arange(64) % 4, np.arange(64) % 3], 1)
     pool = torch.rand(64, 3, 3, 8, 8)
     rows = np.arange(16)
-    x, targets = augment_batch(pool[rows], rows, pool, PartnerIndex(labels), [4, 3], AugmentConfig(blend=1.0), gen, rng)
+    x, keep = augment_batch(pool[rows], rows, pool, PartnerIndex(labels), AugmentConfig(blend=1.0), gen, rng)
     assert x.shape == (16, 3, 3, 8, 8) and x.min() >= 0 and x.max() <= 1
-    for t in targets:
-        assert torch.allclose(t.sum(1), torch.ones(16))
-    # every sequence keeps the label of at least one head with certainty (the one its partner shares)
-    certain = torch.stack([t.max(1).values == 1.0 for t in targets], 1).any(1)
-    assert certain.all()
+    assert keep.shape == (16, 2) and keep.any(1).all()  # every blend keeps the label its partner shares
+    assert not keep.all()  # and some lose another head's label

@@ -6,8 +6,8 @@ on real sequences corrupted in ways that keep a head's label (DESIGN.md, section
 accuracy on such corruptions of the test split is reported beside its plain accuracy:
 
 - blend: a convex mix of two sequences that share the label of one head (an "average
-  character" doing the same motion, or two motions of the same character); the other heads'
-  targets are mixed with the same weights (mixup; Zhang et al. 2018);
+  character" doing the same motion, or two motions of the same character); only the heads
+  whose label the two share are trained on it (the others' labels are not preserved);
 - composite: the pixel-wise maximum of two such sequences (one drawn over the other);
 - blur, noise, brightness: a Gaussian blur, additive Gaussian noise and a global scale
   (not per channel: colour is a label of several data sets);
@@ -148,15 +148,9 @@ class AugmentConfig:
     erase: float = 0.2  # fraction with black patches in some frames
 
 
-def soft_targets(y: np.ndarray, y_partner: np.ndarray, weight: np.ndarray, n_classes: list[int]) -> list[Tensor]:
-    """Per head, the mixed one-hot targets weight * onehot(y) + (1 - weight) * onehot(y_partner): (B, n_k) each."""
-    w = torch.from_numpy(weight).float()[:, None]
-    out = []
-    for k, n in enumerate(n_classes):
-        a = F.one_hot(torch.from_numpy(y[:, k]), n).float()
-        b = F.one_hot(torch.from_numpy(y_partner[:, k]), n).float()
-        out.append(w * a + (1 - w) * b)
-    return out
+def preserved(y: np.ndarray, y_partner: np.ndarray, blended: np.ndarray) -> Tensor:
+    """(B, K) bool: the heads whose label survives the batch's blends (all of them where nothing was blended)."""
+    return torch.from_numpy((y == y_partner) | ~blended[:, None])
 
 
 def augment_batch(
@@ -164,29 +158,28 @@ def augment_batch(
     rows: np.ndarray,
     pool: Tensor,
     partners: PartnerIndex,
-    n_classes: list[int],
     cfg: AugmentConfig,
     gen: torch.Generator,
     rng: np.random.Generator,
     to_float: object = None,
-) -> tuple[Tensor, list[Tensor]]:
-    """Corrupt a training batch and give its (soft) targets.
+) -> tuple[Tensor, Tensor]:
+    """Corrupt a training batch and say which labels it keeps.
 
     Args:
         x: (B, T, ...) float batch, the rows ``rows`` of ``pool``.
         rows: (B,) indices of the batch in the training pool.
         pool: the whole training split (same layout as x, any dtype ``to_float`` turns into x's).
         partners: label-preserving partners within the pool.
-        n_classes: classes per head.
         cfg: rates and strengths.
         gen, rng: the generators for tensors and for index draws.
         to_float: callable turning pool rows into floats like x.
     Returns:
-        The corrupted batch and one (B, n_k) target per head.
+        The corrupted batch and a (B, K) bool mask of the labels it keeps: a head is trained on
+        a sequence only where the mask is True.
     """
     B = x.shape[0]
     labels = partners.labels[rows]
-    heads = rng.integers(len(n_classes), size=B)
+    heads = rng.integers(labels.shape[1], size=B)
     mate = partners.partners(rows, heads, rng)
     blended = rng.random(B) < cfg.blend
     weight = np.where(blended, rng.uniform(0.35, 0.65, size=B), 1.0)
@@ -194,8 +187,7 @@ def augment_batch(
         other = to_float(pool[torch.from_numpy(mate)]) if callable(to_float) else pool[torch.from_numpy(mate)]
         composite = torch.from_numpy(blended & (rng.random(B) < cfg.composite))
         x = mix(x, other, torch.from_numpy(weight), composite)
-        weight = np.where(composite.numpy(), 0.5, weight)  # a composite shows both sequences fully
-    targets = soft_targets(labels, partners.labels[mate], weight, n_classes)
+    keep = preserved(labels, partners.labels[mate], blended)
     pick = lambda p: torch.rand(B, generator=gen) < p  # noqa: E731
     if cfg.blur > 0:
         sigma = _rand(B, gen, 0.0, cfg.blur_sigma) * pick(cfg.blur)
@@ -210,4 +202,4 @@ def augment_batch(
         chosen = pick(cfg.erase)
         if bool(chosen.any()):
             x = torch.where(chosen.view((-1,) + (1,) * (x.dim() - 1)), erase_patches(x, gen), x)
-    return x, targets
+    return x, keep

@@ -96,24 +96,21 @@ def lr_factor(step: int, total: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * min(step - warmup, total - warmup) / max(1, total - warmup)))
 
 
-def soft_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
-    """Mean over the batch of -sum_y target(y) log softmax(logits)(y); one-hot targets give the usual loss."""
-    return -(target * logits.log_softmax(-1)).sum(-1).mean()
+def masked_cross_entropy(logits: Tensor, y: Tensor, keep: Tensor) -> Tensor:
+    """Cross-entropy (B, n) vs labels (B,) averaged over the sequences where ``keep`` (B,) is True."""
+    losses = F.cross_entropy(logits, y, reduction="none")
+    return (losses * keep).sum() / keep.sum().clamp_min(1)
 
 
-def train_step(judge: Judge, opt: torch.optim.Optimizer, x: Tensor, targets: list[Tensor]) -> float:
-    """One step on float sequences x (B, ...) with one (B, n_k) target per head: the sum of the heads' losses."""
+def train_step(judge: Judge, opt: torch.optim.Optimizer, x: Tensor, y: Tensor, keep: Tensor) -> float:
+    """One step on sequences x (B, ...), labels y (B, K) and kept labels keep (B, K): the sum of the heads' losses."""
     judge.net.train()
     logits = judge.net.classify(x)
-    loss = sum((soft_cross_entropy(lg, t) for lg, t in zip(logits, targets, strict=True)), torch.zeros(()))
+    loss = sum((masked_cross_entropy(lg, y[:, k], keep[:, k]) for k, lg in enumerate(logits)), torch.zeros(()))
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
     return float(loss.detach())
-
-
-def one_hot_targets(y: Tensor, n_classes: list[int]) -> list[Tensor]:
-    return [F.one_hot(y[:, k], n).float() for k, n in enumerate(n_classes)]
 
 
 @torch.no_grad()
@@ -163,7 +160,6 @@ def train_judge(data_dir: str | Path, cfg: JudgeConfig, log: Log | None = None) 
     set_standardisation(judge, as_float(x))
     say(f"judge: {len(x)} training sequences of {train.info.name!r} read in {time.perf_counter() - t0:.1f}s")
 
-    n_classes = [f.n_classes for f in judge.data.factors]
     partners = PartnerIndex(y.numpy())
     aug = AugmentConfig()
     opt = torch.optim.Adam(judge.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -176,11 +172,10 @@ def train_judge(data_dir: str | Path, cfg: JudgeConfig, log: Log | None = None) 
         for start in range(0, len(x), cfg.batch_size):
             idx = order[start : start + cfg.batch_size]
             xb = as_float(x[idx])
+            keep = torch.ones(len(idx), y.shape[1], dtype=torch.bool)
             if cfg.augment:
-                xb, targets = augment_batch(xb, idx.numpy(), x, partners, n_classes, aug, gen, rng, as_float)
-            else:
-                targets = one_hot_targets(y[idx], n_classes)
-            loss = train_step(judge, opt, xb, targets)
+                xb, keep = augment_batch(xb, idx.numpy(), x, partners, aug, gen, rng, as_float)
+            loss = train_step(judge, opt, xb, y[idx], keep)
             sched.step()
             step += 1
             if step % report_every == 0 or step == cfg.steps:
