@@ -2,18 +2,27 @@
 
 The protocol of the sequential-VAE papers (Li & Mandt 2018; Zhu et al. 2020, S3VAE) decodes
 latents chosen on purpose (dynamics of one sequence with a new content, ...) and asks a
-classifier trained on the real data which factors the result shows. The judge reads whole
-sequences: a small net per frame (a conv net on frames shrunk to ``image_size``, or an MLP
-for vector frames), two temporal convolutions over the frame features, mean pooling over
-time, and one linear head per factor. (A bi-LSTM in place of the temporal convolutions
-learned motion several times more slowly on CPU in our trials on the ``shapes`` set.)
+classifier trained on the real data which factors the result shows. Generated sequences are
+off the data's manifold (blurred, an average character), so the judge is built and checked
+for them (DESIGN.md, section 5):
+
+- it reads frames at their own size (``image_size=0``), and its dynamic heads read the frame
+  features in time order, so that the order of the poses counts;
+- it is trained on label-preserving corruptions of the real sequences (augment.py);
+- besides its accuracy on the real test split it records its accuracy on blurred, noised and
+  blended test sequences, and the threshold that refuses weak judges applies to both;
+- a second design (``arch=conv-lstm``: another frame net and a bidirectional LSTM, like the
+  literature's classifiers) scores the same sequences, and ``dsvae evaluate`` flags every
+  figure on which the two differ by more than two points (agreement.py).
 
 A saved judge (``save_module`` kind ``"judge"``) records the data set it was trained on
-(name, frame shape, factors and class names) and its accuracy on the real test split; using
-it on another data set, or for evaluation when a head is below the threshold, is an error.
+(name, frame shape, frames per sequence, factors and class names) and its accuracies; using it
+on another data set, on sequences of another length, or when a head is below the threshold,
+is an error. Judges saved before the design was a choice load as ``arch=pooled`` (frames
+shrunk to 32x32, every head reading the mean over time).
 
-Shape legend: B sequences, T frames, C, H, W image channels/height/width, S = image_size,
-V vector features, D = dim_frame, L = dim_time, n_k classes of factor k.
+Shape legend: B sequences, T frames, C, H, W image channels/height/width, S = the size the
+frame net reads, V vector features, D = dim_frame, L = dim_time, n_k classes of factor k.
 """
 
 from __future__ import annotations
