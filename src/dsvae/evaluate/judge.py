@@ -204,21 +204,27 @@ class FrameConvNet(nn.Module):
 
 
 class LeakyConvNet(nn.Module):
-    """The second design's frame net: 4x4 kernels of stride 2 down to 4x4, LeakyReLU, no normalisation, then linear."""
+    """The second design's frame net: 4x4 kernels of stride 2 down to 4x4, LeakyReLU, then linear.
+
+    It reads the flattened 4x4 map and its spatial mean (the first design reads the maximum):
+    small regions of one colour, such as skin, survive averaging over a map where they cover
+    several cells.
+    """
 
     def __init__(self, channels: int, size: int, width: int, dim_out: int) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         c_in, c = channels, width
         for _ in range(int(math.log2(size // 4))):
-            layers += [nn.Conv2d(c_in, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
+            layers += [nn.Conv2d(c_in, c, 4, stride=2, padding=1), nn.GroupNorm(1, c), nn.LeakyReLU(0.2)]
             c_in, c = c, c * 2
         self.conv = nn.Sequential(*layers)
-        self.out = nn.Linear(c_in * 16, dim_out)
+        self.out = nn.Linear(c_in * 16 + c_in, dim_out)
 
     def forward(self, x: Tensor) -> Tensor:
         """x (N, C, S, S) -> (N, D)."""
-        return F.leaky_relu(self.out(self.conv(x).flatten(1)), 0.2)  # (N, c, 4, 4) -> (N, D)
+        h = self.conv(x)  # (N, c, 4, 4)
+        return F.leaky_relu(self.out(torch.cat([h.flatten(1), h.mean((2, 3))], 1)), 0.2)
 
 
 class Judge:
