@@ -116,10 +116,10 @@ def test_judge_refuses_another_number_of_frames(judge_dir: Path) -> None:
 def test_a_judge_saved_before_the_architecture_choice_loads_as_the_pooled_judge(
     shapes_dir: Path, tmp_path: Path
 ) -> None:
-    cfg = dataclasses.replace(FAST_JUDGE, arch="pooled", steps=5)
+    cfg = dataclasses.replace(FAST_JUDGE, arch="pooled", residual=False, steps=5)
     old = train_and_save(shapes_dir, tmp_path / "old", cfg)
     meta = json.loads((tmp_path / "old" / "config.json").read_text())
-    for key in ("arch", "augment"):
+    for key in ("arch", "augment", "residual"):
         del meta["config"]["judge"][key]
     del meta["config"]["robust_accuracy"]
     (tmp_path / "old" / "config.json").write_text(json.dumps(meta))

@@ -5,9 +5,9 @@ characters. A judge trained on crisp real frames alone misreads them, so the jud
 on real sequences corrupted in ways that keep a head's label (DESIGN.md, section 5), and its
 accuracy on such corruptions of the test split is reported beside its plain accuracy:
 
-- blend: a convex mix of two sequences that share the label of one head (an "average
-  character" doing the same motion, or two motions of the same character); only the heads
-  whose label the two share are trained on it (the others' labels are not preserved);
+- blend: a convex mix of a sequence and one to three others that share the label of one head
+  (an "average character" doing the same motion, or several motions of the same character);
+  only the heads whose label they all share are trained on it (the others' are not preserved);
 - composite: the pixel-wise maximum of two such sequences (one drawn over the other);
 - blur, noise, brightness: a Gaussian blur, additive Gaussian noise and a global scale
   (not per channel: colour is a label of several data sets);
@@ -137,8 +137,9 @@ def mix(x: Tensor, partner: Tensor, weight: Tensor, composite: Tensor | None = N
 class AugmentConfig:
     """How often and how strongly each label-preserving corruption is applied while training a judge."""
 
-    blend: float = 0.5  # fraction of training sequences mixed with a partner sharing one head's label
-    composite: float = 0.25  # of those, the fraction drawn over the partner (pixel-wise max) instead of mixed
+    blend: float = 0.5  # fraction of training sequences mixed with partners sharing one head's label
+    max_partners: int = 3  # each blend mixes 1 to this many partners: generations look like an average of many
+    composite: float = 0.25  # of one-partner blends, the fraction drawn over the partner (pixel-wise max) instead
     blur: float = 0.3  # fraction blurred, sigma uniform in [0, blur_sigma] pixels
     blur_sigma: float = 2.0
     noise: float = 0.3  # fraction with Gaussian noise, std uniform in [0, noise_std]
@@ -180,14 +181,20 @@ def augment_batch(
     B = x.shape[0]
     labels = partners.labels[rows]
     heads = rng.integers(labels.shape[1], size=B)
-    mate = partners.partners(rows, heads, rng)
     blended = rng.random(B) < cfg.blend
-    weight = np.where(blended, rng.uniform(0.35, 0.65, size=B), 1.0)
-    if blended.any():
+    n_mates = rng.integers(1, cfg.max_partners + 1, size=B)
+    composite = torch.from_numpy(blended & (n_mates == 1) & (rng.random(B) < cfg.composite))
+    keep = torch.ones(labels.shape, dtype=torch.bool)
+    for j in range(1, cfg.max_partners + 1):
+        active = blended & (n_mates >= j)
+        if not active.any():
+            break
+        mate = partners.partners(rows, heads, rng)
         other = to_float(pool[torch.from_numpy(mate)]) if callable(to_float) else pool[torch.from_numpy(mate)]
-        composite = torch.from_numpy(blended & (rng.random(B) < cfg.composite))
-        x = mix(x, other, torch.from_numpy(weight), composite)
-    keep = preserved(labels, partners.labels[mate], blended)
+        # a running mean over the sequence and its j partners, jittered: about equal parts of each
+        weight = np.where(active, np.clip(j / (j + 1) + rng.uniform(-0.15, 0.15, size=B), 0.3, 0.85), 1.0)
+        x = mix(x, other, torch.from_numpy(weight), composite if j == 1 else None)
+        keep &= preserved(labels, partners.labels[mate], active)
     pick = lambda p: torch.rand(B, generator=gen) < p  # noqa: E731
     if cfg.blur > 0:
         sigma = _rand(B, gen, 0.0, cfg.blur_sigma) * pick(cfg.blur)

@@ -63,6 +63,7 @@ class JudgeConfig:
     lr: float = 3e-3  # Adam peak learning rate: 5% linear warm-up (without it 3e-3 stalled on shapes), cosine to 0
     weight_decay: float = 1e-4  # light L2 regularisation (Adam weight decay); the data sets are small
     augment: bool = True  # train on label-preserving corruptions (augment.py); generated sequences look like them
+    residual: bool = True  # images: each frame also enters as its difference from the sequence's mean (what moves)
     threshold: float = 0.99  # every head must reach this on the real test split and on each corruption of it
     max_train: int = 0  # >0: train on at most this many sequences (quick tests); 0 means all
     seed: int = 0  # seeds the weights, the data order and the corruptions
@@ -134,8 +135,12 @@ class JudgeNet(nn.Module):
             if H != W or cfg.image_size > H:
                 raise DSVAEError(f"judge.image_size {cfg.image_size} needs square frames at least as big, got {H}x{W}")
             self.size = cfg.image_size or H
-            net = LeakyConvNet if cfg.arch == "conv-lstm" else FrameConvNet
-            self.frame_net = net(C, self.size, cfg.width, D)
+            self.residual = cfg.residual
+            c_in = 2 * C if cfg.residual else C
+            if cfg.arch == "conv-lstm":
+                self.frame_net = LeakyConvNet(c_in, self.size, cfg.width, D)
+            else:
+                self.frame_net = FrameConvNet(c_in, self.size, cfg.width, D, with_mean=cfg.arch == "conv-tcn")
         if cfg.arch == "conv-lstm":
             self.temporal: nn.Module = nn.LSTM(D, L, batch_first=True, bidirectional=True)
             self.heads = nn.ModuleList(nn.Linear(2 * L, n) for n in n_classes)
@@ -164,6 +169,9 @@ class JudgeNet(nn.Module):
             raise DSVAEError(f"the judge reads sequences of {self.n_frames} frames, got {T}")
         if self.vector:
             small = (small - self.feat_mean) / self.feat_std
+        elif self.residual:
+            # a faintly drawn moving limb on an average character is clearer once the still part is removed
+            small = torch.cat([small, small - small.mean(1, keepdim=True)], 2)  # (B, T, 2C, S, S)
         h = self.frame_net(small.flatten(0, 1)).view(B, T, -1)  # (B, T, D)
         if self.arch == "conv-lstm":
             out, _ = self.temporal(h)  # (B, T, 2L)
@@ -182,12 +190,14 @@ class JudgeNet(nn.Module):
 class FrameConvNet(nn.Module):
     """Stride-2 conv layers from SxS down to 4x4 (channels doubling), then a linear layer to D.
 
-    The linear layer reads the flattened 4x4 map (where things are: motion) and its spatial
-    maximum (what is there wherever it is: shapes and attributes). GroupNorm rather than
-    BatchNorm: the judge then behaves the same on decoded sequences as in training.
+    The linear layer reads the flattened 4x4 map (where things are: motion), its spatial
+    maximum (what is there wherever it is: shapes and attributes) and its spatial mean (the
+    colour of a region, such as skin). GroupNorm rather than BatchNorm: the judge then behaves
+    the same on decoded sequences as in training. The ``pooled`` judge of earlier releases has
+    no mean (``with_mean=False``).
     """
 
-    def __init__(self, channels: int, size: int, width: int, dim_out: int) -> None:
+    def __init__(self, channels: int, size: int, width: int, dim_out: int, with_mean: bool = True) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         c_in, c = channels, width
@@ -195,12 +205,14 @@ class FrameConvNet(nn.Module):
             layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), nn.GroupNorm(min(4, c), c), nn.ReLU()]
             c_in, c = c, c * 2
         self.conv = nn.Sequential(*layers)
-        self.out = nn.Linear(c_in * 16 + c_in, dim_out)
+        self.with_mean = with_mean
+        self.out = nn.Linear(c_in * 16 + c_in * (2 if with_mean else 1), dim_out)
 
     def forward(self, x: Tensor) -> Tensor:
         """x (N, C, S, S) -> (N, D)."""
         h = self.conv(x)  # (N, c, 4, 4)
-        return F.relu(self.out(torch.cat([h.flatten(1), h.amax((2, 3))], 1)))
+        parts = [h.flatten(1), h.amax((2, 3))] + ([h.mean((2, 3))] if self.with_mean else [])
+        return F.relu(self.out(torch.cat(parts, 1)))
 
 
 class LeakyConvNet(nn.Module):
@@ -375,7 +387,7 @@ class Judge:
         try:
             fields = dict(meta["judge"])
             if "arch" not in fields:  # written before the architecture was a choice: the pooled judge
-                fields.update(arch="pooled", augment=False)
+                fields.update(arch="pooled", augment=False, residual=False)
             cfg = from_dict(JudgeConfig, fields, where="judge")
             d = dict(meta["data"])
             factors = [Factor(**f) for f in d.pop("factors")]
