@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {name:<14} {100 * acc:6.2f}%{robust}")
     if not judge.passed:
         bad = ", ".join(judge.failing(cfg.threshold))
-        print(f"warning: below the threshold {100 * cfg.threshold:.1f}% on {bad}; `dsvae evaluate` will refuse it "
-              "unless given a lower --min-judge-accuracy", file=sys.stderr)  # fmt: skip
+        print(f"warning: below the threshold ({100 * cfg.threshold:.1f}% clean, {100 * cfg.robust_threshold:.1f}% "
+              f"corrupted) on {bad}; `dsvae evaluate` will refuse it unless given a lower --min-judge-accuracy",
+              file=sys.stderr)  # fmt: skip
         return 1
     return 0
