@@ -393,7 +393,8 @@ class Judge:
         try:
             fields = dict(meta["judge"])
             if "arch" not in fields:  # written before the architecture was a choice: the pooled judge
-                fields.update(arch="pooled", augment=False, residual=False)
+                fields.update(arch="pooled", augment=False)
+            fields.setdefault("residual", False)  # written before frames entered with their residual
             cfg = from_dict(JudgeConfig, fields, where="judge")
             d = dict(meta["data"])
             factors = [Factor(**f) for f in d.pop("factors")]
