@@ -145,7 +145,7 @@ def test_augmented_training_keeps_accuracy_on_corrupted_inputs(shapes_dir: Path,
     plain = train_and_save(shapes_dir, tmp_path / "plain", dataclasses.replace(base, augment=False))
     robust = train_and_save(shapes_dir, tmp_path / "robust", dataclasses.replace(base, augment=True))
     assert min(robust.test_accuracy.values()) >= 0.9, robust.test_accuracy
-    for corruption in ("noise", "blend"):
+    for corruption in ("blur", "noise", "blend"):
         p, r = plain.robust_accuracy[corruption]["shape"], robust.robust_accuracy[corruption]["shape"]
-        # measured (2 CPU threads, seed 0): noise 58% -> 93%, blend 68% -> 85%
-        assert r >= p + 0.1, (corruption, p, r)
+        # measured (seed 0): blur 54% -> 98%, noise 37% -> 99%, blend 68% -> 96%; clean 99.7% for both
+        assert r >= p + 0.15 and r >= 0.9, (corruption, p, r)
