@@ -23,7 +23,7 @@ def test_judge_learns_every_shapes_factor(judge_dir: Path) -> None:
     acc = judge.test_accuracy
     assert set(acc) == {"motion", "direction", "speed", "shape", "colour"}
     assert min(acc.values()) >= 0.97, acc  # measured: 99.7-100% on every head (seeds 0-2)
-    assert judge.passed  # FAST_JUDGE's threshold is 0.9
+    assert judge.passed  # FAST_JUDGE's threshold is 0.5, on clean and corrupted sequences
 
 
 def test_saved_judge_records_its_data_and_accuracy(judge_dir: Path, shapes_dir: Path) -> None:
@@ -33,7 +33,7 @@ def test_saved_judge_records_its_data_and_accuracy(judge_dir: Path, shapes_dir: 
     assert cfg["data"]["name"] == "shapes" and cfg["data"]["frame_shape"] == [3, 32, 32]
     assert [f["name"] for f in cfg["data"]["factors"]] == ["motion", "direction", "speed", "shape", "colour"]
     assert cfg["data"]["factors"][3]["classes"] == ["circle", "square", "triangle", "diamond"]
-    assert cfg["test_accuracy"]["colour"] >= 0.9 and cfg["judge"]["threshold"] == 0.9
+    assert cfg["test_accuracy"]["colour"] >= 0.9 and cfg["judge"]["threshold"] == 0.5
     assert cfg["passed"] is True
 
     judge = Judge.load(judge_dir)
@@ -58,10 +58,11 @@ def test_judge_refuses_another_data_set_or_frame_size(judge_dir: Path, tmp_path:
 
 def test_judge_below_the_threshold_is_refused(judge_dir: Path) -> None:
     judge = Judge.load(judge_dir)
-    judge.test_accuracy["shape"] = 0.5
-    with pytest.raises(DSVAEError, match=r"shape 50\.0%.*threshold 90\.0%"):
+    judge.test_accuracy["shape"] = 0.3
+    with pytest.raises(DSVAEError, match=r"shape 30\.0%.*threshold 50\.0%"):
         judge.check_accuracy()
-    judge.check_accuracy(0.4)  # a lower threshold, given on purpose, accepts it
+    judge.robust_accuracy = {}
+    judge.check_accuracy(0.25)  # a lower threshold, given on purpose, accepts it
 
 
 def test_unlabelled_data_is_refused_before_anything_is_written(shapes_dir: Path, tmp_path: Path) -> None:
@@ -95,3 +96,56 @@ def test_bad_judge_config_names_the_field() -> None:
         JudgeConfig(image_size=24)
     with pytest.raises(DSVAEError, match=r"judge\.threshold"):
         JudgeConfig(threshold=99.0)
+
+
+def test_a_robust_head_below_the_threshold_is_named(judge_dir: Path) -> None:
+    judge = Judge.load(judge_dir)
+    judge.robust_accuracy = {"noise": {"shape": 0.4}}
+    assert judge.failing(0.9) == ["shape (noise)"] and not judge.passed  # its own threshold is 0.5
+    with pytest.raises(DSVAEError, match=r"shape \(noise\) 40\.0%"):
+        judge.check_accuracy(0.9)
+
+
+def test_judge_refuses_another_number_of_frames(judge_dir: Path) -> None:
+    judge = Judge.load(judge_dir)
+    judge.check_n_frames(4)
+    with pytest.raises(DSVAEError, match="trained on sequences of 4 frames, but the model of r makes 8"):
+        judge.check_n_frames(8, what="the model of r")
+
+
+def test_a_judge_saved_before_the_architecture_choice_loads_as_the_pooled_judge(
+    shapes_dir: Path, tmp_path: Path
+) -> None:
+    cfg = dataclasses.replace(FAST_JUDGE, arch="pooled", residual=False, steps=5)
+    old = train_and_save(shapes_dir, tmp_path / "old", cfg)
+    meta = json.loads((tmp_path / "old" / "config.json").read_text())
+    for key in ("arch", "augment", "residual"):
+        del meta["config"]["judge"][key]
+    del meta["config"]["robust_accuracy"]
+    (tmp_path / "old" / "config.json").write_text(json.dumps(meta))
+    again = Judge.load(tmp_path / "old")
+    assert again.cfg.arch == "pooled" and again.cfg.augment is False and again.robust_accuracy == {}
+    x = SequenceDataset(shapes_dir, "test").get_batch(list(range(4)))["x"]
+    for a, b in zip(old.probabilities(x), again.probabilities(x), strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("arch", ["conv-tcn", "conv-lstm"])
+def test_both_designs_learn_the_shapes_set(arch: str, shapes_dir: Path, tmp_path: Path) -> None:
+    judge = train_and_save(shapes_dir, tmp_path / arch, dataclasses.replace(FAST_JUDGE, arch=arch))
+    assert min(judge.test_accuracy.values()) >= 0.9, judge.test_accuracy
+    assert set(judge.robust_accuracy) == {"blur", "noise", "blend"}
+    assert set(judge.robust_accuracy["blend"]) == set(judge.test_accuracy)
+
+
+@pytest.mark.slow
+def test_augmented_training_keeps_accuracy_on_corrupted_inputs(shapes_dir: Path, tmp_path: Path) -> None:
+    """On noised and blended sequences a judge trained on clean frames loses the shape; an augmented one keeps it."""
+    base = dataclasses.replace(FAST_JUDGE, steps=800)
+    plain = train_and_save(shapes_dir, tmp_path / "plain", dataclasses.replace(base, augment=False))
+    robust = train_and_save(shapes_dir, tmp_path / "robust", dataclasses.replace(base, augment=True))
+    assert min(robust.test_accuracy.values()) >= 0.9, robust.test_accuracy
+    for corruption in ("blur", "noise", "blend"):
+        p, r = plain.robust_accuracy[corruption]["shape"], robust.robust_accuracy[corruption]["shape"]
+        # measured (seed 0): blur 54% -> 98%, noise 37% -> 99%, blend 68% -> 96%; clean 99.7% for both
+        assert r >= p + 0.15 and r >= 0.9, (corruption, p, r)

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from dsvae.cli import main
 from dsvae.config import DSVAEConfig
 from dsvae.data import build_shapes, read_info
 from dsvae.errors import DSVAEError
-from dsvae.evaluate.judge import JudgeConfig
+from dsvae.evaluate.judge import Judge, JudgeConfig
 from dsvae.evaluate.judge_train import train_and_save
 from dsvae.evaluate.literature import published_for
 from dsvae.evaluate.protocol import EvalConfig, evaluate, factor_roles, write_evaluation
 from dsvae.evaluate.tables import markdown
 
-from .conftest import make_run, speech_like, unlabelled_copy
+from .conftest import FAST_JUDGE, make_run, speech_like, unlabelled_copy
 
 QUICK = EvalConfig(samples=2, max_sequences=48, batch_size=24)
 
@@ -127,3 +129,66 @@ def test_weak_judge_is_refused_unless_accepted(shapes_dir: Path, tmp_path: Path,
             "--max-sequences", "8", "--quiet"]  # fmt: skip
     assert main(argv) == 0
     assert (run / "eval" / "metrics.json").is_file()
+
+
+# -- several judges ------------------------------------------------------------------------------
+
+
+def liar_copy(judge_dir: Path, out: Path, head: str = "motion") -> Path:
+    """The same judge with the classes of one head rolled by one: it disagrees on that head, and only there."""
+    judge = Judge.load(judge_dir)
+    k = judge.factor_names.index(head)
+    layer = judge.net.heads[k]
+    with torch.no_grad():
+        layer.weight.copy_(layer.weight.roll(1, 0))
+        layer.bias.copy_(layer.bias.roll(1, 0))
+    judge.save(out)
+    return out
+
+
+def test_two_judges_report_both_and_flag_a_planted_disagreement(
+    shapes_dir: Path, judge_dir: Path, tmp_path: Path
+) -> None:
+    run = make_run(tmp_path / "run", shapes_dir)
+    liar = liar_copy(judge_dir, tmp_path / "liar")
+    m = evaluate(run, [judge_dir, liar], QUICK)
+    assert [j["name"] for j in m["judges"]] == [judge_dir.name, "liar"]
+    assert set(m["by_judge"]) == {judge_dir.name, "liar"}
+    assert m["real"] == m["by_judge"][judge_dir.name]["real"]  # the top level is the first judge's
+    honest, lying = (m["by_judge"][n]["real"]["accuracy"]["motion"] for n in (judge_dir.name, "liar"))
+    assert honest >= 0.9 and lying <= 0.1
+    flagged = {r["figure"]: r for r in m["agreement"]["flagged"]}
+    assert "real/accuracy/motion" in flagged
+    assert flagged["real/accuracy/motion"]["spread"] == pytest.approx(honest - lying)
+    assert m["agreement"]["max_disagreement"]["spread"] >= honest - lying - 1e-12
+    assert not any(f.endswith("/shape") or f.endswith("/colour") for f in flagged)  # the static heads agree
+    md = markdown(m)
+    assert "## Do the judges agree?" in md and "⚠" in md and "judge `liar`" in md
+    assert f"judge `{judge_dir.name}`" in md
+
+
+def test_the_same_judge_twice_agrees_everywhere(shapes_dir: Path, judge_dir: Path, tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", shapes_dir)
+    m = evaluate(run, [judge_dir, judge_dir], EvalConfig(samples=1, max_sequences=16))
+    assert [j["name"] for j in m["judges"]] == [judge_dir.name, f"{judge_dir.name}-2"]
+    assert m["agreement"]["flagged"] == [] and m["agreement"]["max_disagreement"]["spread"] == 0
+    assert "Every accuracy agrees within 2 points." in markdown(m)
+
+
+def test_evaluate_cli_takes_several_judges(shapes_dir: Path, judge_dir: Path, tmp_path: Path, capsys) -> None:
+    run = make_run(tmp_path / "run", shapes_dir)
+    liar = liar_copy(judge_dir, tmp_path / "liar")
+    argv = ["evaluate", str(run), "--judge", str(judge_dir), "--judge", str(liar), "--samples", "1",
+            "--max-sequences", "16", "--quiet"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    m = json.loads((run / "eval" / "metrics.json").read_text())
+    assert len(m["judges"]) == 2 and m["agreement"]["flagged"]
+
+
+def test_judge_of_another_number_of_frames_is_refused(shapes_dir: Path, tmp_path: Path, capsys) -> None:
+    run = make_run(tmp_path / "run", shapes_dir)
+    other = build_shapes(tmp_path / "t2", n_train=40, n_test=40, n_frames=2, image_size=32)
+    train_and_save(other, tmp_path / "j2", dataclasses.replace(FAST_JUDGE, steps=2, threshold=0.0))
+    assert_refused(["evaluate", str(run), "--judge", str(tmp_path / "j2"), "--data", str(other)],
+                   "trained on sequences of 2 frames, but the model", capsys)  # fmt: skip
+    assert not (run / "eval").exists()

@@ -30,12 +30,16 @@ def run(args: argparse.Namespace) -> int:
     cfg = apply_overrides(JudgeConfig(), overrides)
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr))
     judge = train_and_save(args.data, args.out, cfg, log)
-    print(f"judge saved to {args.out}; accuracy on real test sequences:")
+    print(f"judge saved to {args.out}; accuracy on real test sequences, clean and corrupted:")
+    corruptions = list(judge.robust_accuracy)
+    print(f"  {'head':<14} {'clean':>7}" + "".join(f" {c:>7}" for c in corruptions))
     for name, acc in judge.test_accuracy.items():
-        print(f"  {name:<14} {100 * acc:6.2f}%")
+        robust = "".join(f" {100 * judge.robust_accuracy[c].get(name, 0.0):6.2f}%" for c in corruptions)
+        print(f"  {name:<14} {100 * acc:6.2f}%{robust}")
     if not judge.passed:
         bad = ", ".join(judge.failing(cfg.threshold))
-        print(f"warning: below the threshold {100 * cfg.threshold:.1f}% on {bad}; `dsvae evaluate` will refuse it "
-              "unless given a lower --min-judge-accuracy", file=sys.stderr)  # fmt: skip
+        print(f"warning: below the threshold ({100 * cfg.threshold:.1f}% clean, {100 * cfg.robust_threshold:.1f}% "
+              f"corrupted) on {bad}; `dsvae evaluate` will refuse it unless given a lower --min-judge-accuracy",
+              file=sys.stderr)  # fmt: skip
         return 1
     return 0

@@ -34,6 +34,7 @@ from dsvae.config import to_dict
 from dsvae.data.folder import DataInfo, SequenceDataset
 from dsvae.errors import DSVAEError
 from dsvae.evaluate import scores
+from dsvae.evaluate.agreement import compare_judges
 from dsvae.evaluate.judge import Judge
 from dsvae.evaluate.judge_train import open_labelled
 from dsvae.evaluate.literature import ceiling, published_for
@@ -118,7 +119,8 @@ class Setup:
     """Everything checked and loaded before any score is computed or file written."""
 
     model: DSVAE
-    judge: Judge
+    judges: list[Judge]  # the first is the primary: its figures are the top level of the metrics
+    judge_names: list[str]  # unique labels of the judges (their folder names)
     data: SequenceDataset
     data_dir: Path
     checkpoint: Path
@@ -126,55 +128,83 @@ class Setup:
     select: np.ndarray  # (N,) sorted indices of the sequences scored
 
 
-def prepare(run: str | Path, judge_path: str | Path, cfg: EvalConfig, data_dir: str | Path | None = None) -> Setup:
-    """Load and cross-check the run's model, the judge and the data; raise before anything is written."""
+def judge_labels(paths: list[Path]) -> list[str]:
+    """Unique short labels for judge folders: their names, with a number where two names are the same."""
+    labels: list[str] = []
+    for p in paths:
+        base = p.resolve().name or "judge"
+        label, n = base, 2
+        while label in labels:
+            label, n = f"{base}-{n}", n + 1
+        labels.append(label)
+    return labels
+
+
+def prepare(
+    run: str | Path, judge_paths: list[Path], cfg: EvalConfig, data_dir: str | Path | None = None
+) -> Setup:
+    """Load and cross-check the run's model, the judges and the data; raise before anything is written."""
+    if not judge_paths:
+        raise DSVAEError("no judge given: pass --judge DIR (a folder written by `dsvae judge`)")
     model, run_cfg = load_run_model(run, cfg.checkpoint, map_location=cfg.device)
     ckpt = checkpoint_dir(run, cfg.checkpoint)
     path = data_dir or run_cfg.data.path
     if not path:
         raise DSVAEError(f"run {run} names no data folder (data.path is empty); pass --data DIR")
-    judge = Judge.load(judge_path, map_location=cfg.device)
     data = open_labelled(path, cfg.split)
-    judge.check_data(data.info, where=str(path))
-    judge.check_frame_shape(model.config.frame_shape, what=f"the model of {run}")
-    judge.check_accuracy(cfg.min_judge_accuracy)
+    judges = []
+    for judge_path in judge_paths:
+        judge = Judge.load(judge_path, map_location=cfg.device)
+        judge.check_data(data.info, where=str(path))
+        judge.check_frame_shape(model.config.frame_shape, what=f"the model of {run}")
+        judge.check_n_frames(model.config.n_frames, what=f"the model of {run}")
+        judge.check_accuracy(cfg.min_judge_accuracy)
+        judges.append(judge)
     if model.config.n_frames != data.info.n_frames:
         raise DSVAEError(f"the model of {run} makes {model.config.n_frames} frames, the data {data.info.n_frames}")
     select = np.arange(len(data))
     if cfg.max_sequences and cfg.max_sequences < len(data):
         rng = np.random.default_rng(cfg.seed)
         select = np.sort(rng.choice(len(data), cfg.max_sequences, replace=False))
-    return Setup(model, judge, data, Path(path), ckpt, factor_roles(data.info, cfg), select)
+    labels = judge_labels([Path(p) for p in judge_paths])
+    return Setup(model, judges, labels, data, Path(path), ckpt, factor_roles(data.info, cfg), select)
 
 
 def batches(n: int, size: int) -> list[slice]:
     return [slice(s, min(n, s + size)) for s in range(0, n, size)]
 
 
-def judged(judge: Judge, x: torch.Tensor, into: list[list[np.ndarray]]) -> None:
-    """Append the judge's p(y|x) of each head for x (B, T, *frame) to ``into[head]``."""
-    for head, p in enumerate(judge.probabilities(x)):
-        into[head].append(p.numpy())
+Probs = list[list[list[np.ndarray]]]  # [judge][head] -> batches of p(y|x)
 
 
-def stacked(probs: list[list[np.ndarray]]) -> list[np.ndarray]:
-    return [np.concatenate(p) for p in probs]
+def new_probs(s: Setup) -> Probs:
+    return [[[] for _ in s.roles.names] for _ in s.judges]
+
+
+def judged(judges: list[Judge], x: torch.Tensor, into: Probs) -> None:
+    """Append each judge's p(y|x) of each head for x (B, T, *frame) to ``into[judge][head]``."""
+    for j, judge in enumerate(judges):
+        for head, p in enumerate(judge.probabilities(x)):
+            into[j][head].append(p.numpy())
+
+
+def stacked(probs: Probs) -> list[list[np.ndarray]]:
+    """[judge][head] -> (N, n_head) arrays."""
+    return [[np.concatenate(p) for p in per_judge] for per_judge in probs]
 
 
 @torch.no_grad()
 def posterior_pass(s: Setup, cfg: EvalConfig) -> dict[str, Any]:
     """One deterministic pass: posterior means, labels, judge on real and reconstructed sequences, MSE."""
-    n_heads = len(s.roles.names)
-    real: list[list[np.ndarray]] = [[] for _ in range(n_heads)]
-    recon: list[list[np.ndarray]] = [[] for _ in range(n_heads)]
+    real, recon = new_probs(s), new_probs(s)
     f, z, labels, sq_err, n_el = [], [], [], 0.0, 0
     for b in batches(len(s.select), cfg.batch_size):
         batch = s.data.get_batch(s.select[b])
         x = batch["x"].to(cfg.device)
         post = s.model.encode(x)
         x_hat = s.model.decode(post.f_mean, post.z_mean)  # (B, T, *frame)
-        judged(s.judge, x, real)
-        judged(s.judge, x_hat, recon)
+        judged(s.judges, x, real)
+        judged(s.judges, x_hat, recon)
         sq_err += float(((x_hat - x) ** 2).sum())
         n_el += x.numel()
         f.append(post.f_mean)
@@ -195,10 +225,10 @@ def derangement(n: int, rng: np.random.Generator) -> np.ndarray:
 @torch.no_grad()
 def draw_pass(s: Setup, post: dict[str, Any], cfg: EvalConfig, k: int) -> dict[str, Any]:
     """Draw k of the random tests: judge probabilities per test and head, the partner of the swap, ELBO terms."""
-    n_heads, N = len(s.roles.names), len(s.select)
+    N = len(s.select)
     gen = torch.Generator(device=cfg.device).manual_seed(cfg.seed * 1000 + k)
     partner = derangement(N, np.random.default_rng([cfg.seed, k]))
-    tests: dict[str, list[list[np.ndarray]]] = {t: [[] for _ in range(n_heads)] for t in TESTS}
+    tests: dict[str, Probs] = {t: new_probs(s) for t in TESTS}
     terms: dict[str, float] = {}
     model = s.model
     devices = [torch.device(cfg.device)] if cfg.device == "cuda" else []
@@ -207,9 +237,9 @@ def draw_pass(s: Setup, post: dict[str, Any], cfg: EvalConfig, k: int) -> dict[s
         for b in batches(N, cfg.batch_size):
             f, z = post["f"][b], post["z"][b]  # (B, F), (B, T, Z)
             B, T = z.shape[:2]
-            judged(s.judge, model.decode(model.sample_f(B, gen), z), tests["content"])
-            judged(s.judge, model.decode(f, model.sample_z(B, T, gen)), tests["dynamics"])
-            judged(s.judge, model.decode(f, post["z"][partner[b]]), tests["swap"])
+            judged(s.judges, model.decode(model.sample_f(B, gen), z), tests["content"])
+            judged(s.judges, model.decode(f, model.sample_z(B, T, gen)), tests["dynamics"])
+            judged(s.judges, model.decode(f, post["z"][partner[b]]), tests["swap"])
             x = s.data.get_batch(s.select[b])["x"].to(cfg.device)
             for name, value in model(x).terms.items():
                 terms[name] = terms.get(name, 0.0) + float(value) * B / N
@@ -277,39 +307,69 @@ def verification_scores(s: Setup, post: dict[str, Any], cfg: EvalConfig) -> dict
     return out
 
 
+def judge_info(judge: Judge, path: Path, label: str) -> dict[str, Any]:
+    """What the metrics record of a judge: where it is, its design and its accuracies on real test data."""
+    return {"name": label, "path": str(path.resolve()), "arch": judge.cfg.arch,
+            "real_test_accuracy": judge.test_accuracy, "robust_accuracy": judge.robust_accuracy,
+            "threshold": judge.cfg.threshold}  # fmt: skip
+
+
 def evaluate(
-    run: str | Path, judge_path: str | Path, cfg: EvalConfig, data_dir: str | Path | None = None, log: Log | None = None
+    run: str | Path,
+    judge_paths: str | Path | list[str | Path],
+    cfg: EvalConfig,
+    data_dir: str | Path | None = None,
+    log: Log | None = None,
 ) -> dict[str, Any]:
-    """Score a run with a judge; returns the metrics (what ``metrics.json`` holds), writes nothing."""
+    """Score a run with one judge or several; returns the metrics (what ``metrics.json`` holds), writes nothing.
+
+    With several judges the top-level figures are the first judge's; ``by_judge`` holds every
+    judge's figures and ``agreement`` the largest difference between them and every accuracy on
+    which they differ by more than ``agreement.TOLERANCE``.
+    """
     say = log or (lambda _: None)
     t0 = time.perf_counter()
-    s = prepare(run, judge_path, cfg, data_dir)
-    say(f"evaluate: {len(s.select)} {cfg.split} sequences of {s.data.info.name!r}, {cfg.samples} draws")
+    paths = [Path(p) for p in (judge_paths if isinstance(judge_paths, list) else [judge_paths])]
+    s = prepare(run, paths, cfg, data_dir)
+    say(f"evaluate: {len(s.select)} {cfg.split} sequences of {s.data.info.name!r}, {cfg.samples} draws, "
+        f"{len(s.judges)} judge(s)")  # fmt: skip
     post = posterior_pass(s, cfg)
     labels, names = post["labels"], s.roles.names
-    draws = []
+    draws: list[list[dict[str, float]]] = [[] for _ in s.judges]  # [judge][draw]
     for k in range(cfg.samples):
-        draws.append(score_draw(s.roles, labels, draw_pass(s, post, cfg, k)))
+        draw = draw_pass(s, post, cfg, k)
+        for j in range(len(s.judges)):
+            mine = {"probs": {t: p[j] for t, p in draw["probs"].items()}, "partner": draw["partner"],
+                    "terms": draw["terms"]}  # fmt: skip
+            draws[j].append(score_draw(s.roles, labels, mine))
         say(f"evaluate: draw {k + 1}/{cfg.samples} done ({time.perf_counter() - t0:.0f}s)")
-    summary = nest({key: scores.mean_std([d[key] for d in draws]) for key in draws[0]})
+    by_judge = {}
+    for j, label in enumerate(s.judge_names):
+        by_judge[label] = {
+            "real": {"accuracy": head_accuracies(post["real"][j], labels, names)},
+            "reconstruction": {"accuracy": head_accuracies(post["recon"][j], labels, names), "mse": post["mse"]},
+            **nest({key: scores.mean_std([d[key] for d in draws[j]]) for key in draws[j][0]}),
+        }
     dyn = s.data.info.factors[s.roles.dynamic]
+    infos = [judge_info(jd, p, lb) for jd, p, lb in zip(s.judges, paths, s.judge_names, strict=True)]
     metrics: dict[str, Any] = {
         "run": str(Path(run).resolve()),
         "checkpoint": str(s.checkpoint.resolve()),
         "data": {"name": s.data.info.name, "path": str(s.data_dir.resolve()), "split": cfg.split,
                  "n_sequences": len(s.select)},
-        "judge": {"path": str(Path(judge_path).resolve()), "real_test_accuracy": s.judge.test_accuracy,
-                  "threshold": s.judge.cfg.threshold},
+        "judge": infos[0],
+        "judges": infos,
         "config": to_dict(cfg),
         "factors": {"names": names, "dynamic": names[s.roles.dynamic],
                     "static": [names[h] for h in s.roles.static]},
-        "real": {"accuracy": head_accuracies(post["real"], labels, names)},
-        "reconstruction": {"accuracy": head_accuracies(post["recon"], labels, names), "mse": post["mse"]},
-        **summary,
+        **by_judge[s.judge_names[0]],
         "balanced_subset": {"content_resampled": len(scores.balanced_indices(labels[:, s.roles.dynamic]))},
         "reference": {"published": [vars(p) for p in published_for(s.data.info.name)],
                       "ceiling": vars(ceiling(dyn.n_classes))},
     }  # fmt: skip
+    if len(s.judges) > 1:
+        metrics["by_judge"] = by_judge
+        metrics["agreement"] = compare_judges(by_judge)
     if s.roles.speaker is not None:
         metrics["verification"] = verification_scores(s, post, cfg)
     metrics["seconds"] = round(time.perf_counter() - t0, 1)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from dsvae.evaluate.agreement import flagged_set
+from dsvae.evaluate.augment import CORRUPTIONS
 from dsvae.evaluate.literature import Published
+
+FLAG = " ⚠"  # after a figure on which the judges differ by more than the agreement tolerance
 
 
 def pm(ms: dict[str, float] | float, percent: bool = False, digits: int = 3) -> str:
@@ -25,13 +29,29 @@ def published_row(p: Published, label: str) -> list[str]:
     return [label, f"{100 * p.accuracy:.2f}%", f"{p.inception_score:.3f}", f"{p.h_y_given_x:.3f}", f"{p.h_y:.3f}"]
 
 
+def judged(m: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(label, scores) per judge: the one judge's top-level figures, or every judge's."""
+    if "by_judge" in m:
+        return list(m["by_judge"].items())
+    return [(m.get("judge", {}).get("name", "judge"), m)]
+
+
+def flag(m: dict[str, Any], figure: str) -> str:
+    return FLAG if figure in flagged_set(m) else ""
+
+
 def headline(m: dict[str, Any]) -> list[str]:
     """The papers' table: dynamics kept, content resampled, judged on the dynamic factor."""
     dyn = m["factors"]["dynamic"]
-    c = m["content_resampled"]
     k = m["config"]["samples"]
-    rows = [[f"this run ({k} draws, mean ± std)", pm(c["accuracy"][dyn], True), pm(c["is"]),
-             pm(c["h_y_given_x"]), pm(c["h_y"])]]  # fmt: skip
+    several = "by_judge" in m
+    rows = []
+    for label, sc in judged(m):
+        c = sc["content_resampled"]
+        who = f"this run, judge `{label}`" if several else "this run"
+        rows.append([f"{who} ({k} draws, mean ± std)",
+                     pm(c["accuracy"][dyn], True) + flag(m, f"content_resampled/accuracy/{dyn}"),
+                     pm(c["is"]), pm(c["h_y_given_x"]), pm(c["h_y"])])  # fmt: skip
     for p in m["reference"]["published"]:
         rows.append(published_row(Published(**p), f"{p['model']}, {p['source']}"))
     ceil = Published(**m["reference"]["ceiling"])
@@ -48,10 +68,18 @@ def headline(m: dict[str, Any]) -> list[str]:
 
 
 def content_kept(m: dict[str, Any]) -> list[str]:
-    d = m["dynamics_resampled"]
-    rows = [[f"`{name}`", pm(d["accuracy"][name], True), pm(d["is"][name]), pm(d["h_y_given_x"][name]),
-             pm(d["h_y"][name])] for name in m["factors"]["static"]]  # fmt: skip
-    rows.append(["all static factors together", pm(d["joint_static_accuracy"], True), "", "", ""])
+    rows = []
+    several = "by_judge" in m
+    for name in [*m["factors"]["static"], ""]:
+        for label, sc in judged(m):
+            d = sc["dynamics_resampled"]
+            who = f" (judge `{label}`)" if several else ""
+            if name:
+                acc = pm(d["accuracy"][name], True) + flag(m, f"dynamics_resampled/accuracy/{name}")
+                rows.append([f"`{name}`{who}", acc, pm(d["is"][name]), pm(d["h_y_given_x"][name]), pm(d["h_y"][name])])
+            else:
+                acc = pm(d["joint_static_accuracy"], True) + flag(m, "dynamics_resampled/joint_static_accuracy")
+                rows.append([f"all static factors together{who}", acc, "", "", ""])
     return [
         "## Content kept, dynamics resampled",
         "",
@@ -65,13 +93,15 @@ def content_kept(m: dict[str, Any]) -> list[str]:
 def per_head(m: dict[str, Any]) -> list[str]:
     names = m["factors"]["names"]
     kinds = {n: ("dynamic" if n not in m["factors"]["static"] else "static") for n in names}
+    several = "by_judge" in m
     rows = []
+    figures = (("real", "accuracy"), ("reconstruction", "accuracy"), ("content_resampled", "accuracy"),
+               ("dynamics_resampled", "accuracy"), ("swap", "vs_content_source"), ("swap", "vs_dynamics_source"))
     for n in names:
-        rows.append([
-            f"`{n}` ({kinds[n]})", pm(m["real"]["accuracy"][n], True), pm(m["reconstruction"]["accuracy"][n], True),
-            pm(m["content_resampled"]["accuracy"][n], True), pm(m["dynamics_resampled"]["accuracy"][n], True),
-            pm(m["swap"]["vs_content_source"][n], True), pm(m["swap"]["vs_dynamics_source"][n], True),
-        ])  # fmt: skip
+        for label, sc in judged(m):
+            who = f", judge `{label}`" if several else ""
+            cells = [pm(sc[t][key][n], True) + flag(m, f"{t}/{key}/{n}") for t, key in figures]
+            rows.append([f"`{n}` ({kinds[n]}{who})", *cells])
     return [
         "## Where content is lost: judge accuracy per factor",
         "",
@@ -109,15 +139,57 @@ def verification(m: dict[str, Any]) -> list[str]:
     ]
 
 
+def judges(m: dict[str, Any]) -> list[str]:
+    """Each judge's design and its worst accuracy on the real test split, clean and corrupted."""
+    rows = []
+    for j in m.get("judges", [m.get("judge", {})]):
+        if not j:
+            continue
+        clean = j.get("real_test_accuracy", {})
+        robust = j.get("robust_accuracy", {})
+        worst = [f"{100 * min(clean.values()):.1f}%" if clean else "n/a"]
+        worst += [f"{100 * min(robust[c].values()):.1f}%" if robust.get(c) else "n/a" for c in CORRUPTIONS]
+        rows.append([f"`{j.get('name', 'judge')}`", f"`{j.get('arch', 'pooled')}`", *worst])
+    return [
+        "## Judges",
+        "",
+        "Worst head of each judge on the real test split, clean and corrupted (blurred, noised, blended half and "
+        "half with a sequence sharing the head's label).",
+        "",
+        *table(["judge", "design", "clean", "blurred", "noised", "blended"], rows),
+    ]
+
+
+def agreement(m: dict[str, Any]) -> list[str]:
+    a = m.get("agreement")
+    if not a:
+        return []
+    worst, tol = a["max_disagreement"], 100 * a["tolerance"]
+    lines = ["## Do the judges agree?", ""]
+    if worst is None:
+        return [*lines, "No figure is shared by the judges."]
+    values = ", ".join(f"`{k}` {100 * v:.1f}%" for k, v in worst["values"].items())
+    lines.append(f"Largest disagreement: {100 * worst['spread']:.1f} points on `{worst['figure']}` ({values}).")
+    if not a["flagged"]:
+        lines.append(f"Every accuracy agrees within {tol:.0f} points.")
+        return lines
+    lines += ["", f"Figures on which the judges differ by more than {tol:.0f} points (marked{FLAG} above):", ""]
+    rows = [[f"`{r['figure']}`", f"{100 * r['spread']:.1f}",
+             ", ".join(f"{k} {100 * v:.1f}%" for k, v in r["values"].items())] for r in a["flagged"]]  # fmt: skip
+    return lines + table(["figure", "spread (points)", "values"], rows)
+
+
 def markdown(m: dict[str, Any]) -> str:
     """The whole of ``metrics.md``."""
-    d, j = m["data"], m["judge"]
+    d = m["data"]
+    paths = ", ".join(f"`{j['path']}`" for j in m.get("judges", [m["judge"]]))
     intro = [
         "# Evaluation",
         "",
         f"Run `{m['run']}`, checkpoint `{m['checkpoint']}`; {d['n_sequences']} `{d['split']}` sequences of "
-        f"`{d['name']}`; judge `{j['path']}`; {m['config']['samples']} draws per random test "
+        f"`{d['name']}`; judged by {paths}; {m['config']['samples']} draws per random test "
         f"(seed {m['config']['seed']}); {m['seconds']:.0f} s.",
     ]
-    sections = [intro, headline(m), content_kept(m), per_head(m), likelihood(m), verification(m)]
+    sections = [intro, judges(m), agreement(m), headline(m), content_kept(m), per_head(m), likelihood(m),
+                verification(m)]  # fmt: skip
     return "\n\n".join("\n".join(s) for s in sections if s) + "\n"

@@ -1,0 +1,212 @@
+"""Label-preserving corruptions of real sequences: what the judge is trained on and tested against.
+
+Generated sequences are off the data's manifold: blurred, noisy, an average of several
+characters. A judge trained on crisp real frames alone misreads them, so the judge is trained
+on real sequences corrupted in ways that keep a head's label (DESIGN.md, section 5), and its
+accuracy on such corruptions of the test split is reported beside its plain accuracy:
+
+- blend: a convex mix of a sequence and one to three others that share the label of one head
+  (an "average character" doing the same motion, or several motions of the same character);
+  only the heads whose label they all share are trained on it (the others' are not preserved);
+- composite: the pixel-wise maximum of two such sequences (one drawn over the other);
+- blur, noise, brightness: a Gaussian blur, additive Gaussian noise and a global scale
+  (not per channel: colour is a label of several data sets);
+- erase: a few random patches of random frames set to black.
+
+Every function takes and returns a float batch x (B, T, C, H, W) in [0, 1] or (B, T, V) for
+vector frames (no clipping of vectors, which are unbounded), and draws from an explicit
+``torch.Generator`` so that training and the robustness table are reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+CORRUPTIONS = ("blur", "noise", "blend")  # the robustness table's columns (beside the clean test split)
+ROBUST_BLUR_SIGMA = 1.0  # pixels: what a decoder early in training draws at 64x64
+ROBUST_NOISE_STD = 0.1  # intensity units (or standardised units for vector frames)
+ROBUST_BLEND = 0.5  # equal parts of the two sequences
+
+
+def _is_image(x: Tensor) -> bool:
+    return x.dim() == 5
+
+
+def _clip(x: Tensor) -> Tensor:
+    return x.clamp_(0.0, 1.0) if _is_image(x) else x
+
+
+def _rand(n: int, gen: torch.Generator, low: float, high: float) -> Tensor:
+    return low + (high - low) * torch.rand(n, generator=gen)
+
+
+def gaussian_blur(x: Tensor, sigma: Tensor) -> Tensor:
+    """Blur each sequence with its own sigma (B,) in pixels (images) or feature bins (vectors); 0 leaves it."""
+    radius = max(1, math.ceil(3 * float(sigma.max())))
+    offsets = torch.arange(-radius, radius + 1, dtype=x.dtype)
+    s = sigma.to(x.dtype).clamp_min(1e-3)[:, None]  # (B, 1)
+    kernel = torch.exp(-0.5 * (offsets[None] / s) ** 2)  # (B, k)
+    kernel = kernel / kernel.sum(1, keepdim=True)
+    B = x.shape[0]
+    if _is_image(x):
+        _, T, C, H, W = x.shape
+        h = x.permute(1, 2, 0, 3, 4).reshape(1, T * C * B, H, W)  # (1, T*C*B, H, W): one channel per (t, c, b)
+        k = kernel.repeat(T * C, 1)  # (T*C*B, k)
+        h = F.conv2d(F.pad(h, (radius, radius, 0, 0), mode="replicate"), k[:, None, None, :], groups=T * C * B)
+        h = F.conv2d(F.pad(h, (0, 0, radius, radius), mode="replicate"), k[:, None, :, None], groups=T * C * B)
+        return h.reshape(T, C, B, H, W).permute(2, 0, 1, 3, 4).contiguous()  # (B, T, C, H, W)
+    _, T, V = x.shape
+    h = x.permute(1, 0, 2).reshape(1, T * B, V)  # (1, T*B, V)
+    h = F.conv1d(F.pad(h, (radius, radius), mode="replicate"), kernel.repeat(T, 1)[:, None, :], groups=T * B)
+    return h.reshape(T, B, V).permute(1, 0, 2).contiguous()  # (B, T, V)
+
+
+def add_noise(x: Tensor, std: Tensor, gen: torch.Generator) -> Tensor:
+    """Add N(0, std^2) noise, one std (B,) per sequence."""
+    shape = (-1,) + (1,) * (x.dim() - 1)
+    return _clip(x + std.view(shape).to(x.dtype) * torch.randn(x.shape, generator=gen, dtype=x.dtype))
+
+
+def scale_brightness(x: Tensor, factor: Tensor) -> Tensor:
+    """Multiply every intensity by one factor (B,) per sequence (images only: vectors are returned unchanged)."""
+    if not _is_image(x):
+        return x
+    return _clip(x * factor.view(-1, 1, 1, 1, 1).to(x.dtype))
+
+
+def erase_patches(x: Tensor, gen: torch.Generator, max_frac: float = 0.25, frames: float = 0.5) -> Tensor:
+    """Black out one random square patch (side up to ``max_frac`` of the frame) in about ``frames`` of the frames."""
+    if not _is_image(x):
+        return x
+    B, T, _, H, W = x.shape
+    out = x.clone()
+    side = (_rand(B * T, gen, 0.1, max_frac) * H).long().clamp_min(1)
+    top = (torch.rand(B * T, generator=gen) * (H - side + 1)).long()
+    left = (torch.rand(B * T, generator=gen) * (W - side + 1)).long()
+    hit = torch.rand(B * T, generator=gen) < frames
+    rows, cols = torch.arange(H), torch.arange(W)
+    inside_r = (rows[None] >= top[:, None]) & (rows[None] < (top + side)[:, None])  # (B*T, H)
+    inside_c = (cols[None] >= left[:, None]) & (cols[None] < (left + side)[:, None])  # (B*T, W)
+    mask = (inside_r[:, :, None] & inside_c[:, None, :] & hit[:, None, None]).view(B, T, 1, H, W)
+    return out.masked_fill_(mask, 0.0)
+
+
+class PartnerIndex:
+    """For each head and class, the sequences with that label: draws label-preserving partners.
+
+    Args:
+        labels: (N, K) integer labels of the sequences that partners are drawn from.
+    """
+
+    def __init__(self, labels: np.ndarray) -> None:
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.by_class: list[dict[int, np.ndarray]] = []
+        for k in range(self.labels.shape[1]):
+            col = self.labels[:, k]
+            self.by_class.append({int(c): np.flatnonzero(col == c) for c in np.unique(col)})
+
+    def partners(self, rows: np.ndarray, heads: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """For row i, a random other row sharing its label of head ``heads[i]`` (itself if it has none)."""
+        out = np.empty(len(rows), dtype=np.int64)
+        for i, (r, k) in enumerate(zip(rows, heads, strict=True)):
+            pool = self.by_class[int(k)][int(self.labels[r, k])]
+            j = int(pool[rng.integers(len(pool))])
+            if j == r and len(pool) > 1:
+                j = int(pool[(np.searchsorted(pool, r) + 1 + rng.integers(len(pool) - 1)) % len(pool)])
+            out[i] = j
+        return out
+
+
+def mix(x: Tensor, partner: Tensor, weight: Tensor, composite: Tensor | None = None) -> Tensor:
+    """weight * x + (1 - weight) * partner per sequence (B,); where ``composite`` is True, the pixel-wise maximum."""
+    w = weight.view((-1,) + (1,) * (x.dim() - 1)).to(x.dtype)
+    out = w * x + (1 - w) * partner
+    if composite is not None and _is_image(x) and bool(composite.any()):
+        c = composite.view((-1,) + (1,) * (x.dim() - 1))
+        out = torch.where(c, torch.maximum(x, partner), out)
+    return out
+
+
+@dataclass
+class AugmentConfig:
+    """How often and how strongly each label-preserving corruption is applied while training a judge."""
+
+    blend: float = 0.5  # fraction of training sequences mixed with partners sharing one head's label
+    max_partners: int = 3  # each blend mixes 1 to this many partners: generations look like an average of many
+    composite: float = 0.25  # of one-partner blends, the fraction drawn over the partner (pixel-wise max) instead
+    blur: float = 0.3  # fraction blurred, sigma uniform in [0, blur_sigma] pixels
+    blur_sigma: float = 2.0
+    noise: float = 0.3  # fraction with Gaussian noise, std uniform in [0, noise_std]
+    noise_std: float = 0.15
+    brightness: float = 0.3  # fraction scaled by a factor uniform in [1 - b, 1 + b] with b = brightness_range
+    brightness_range: float = 0.2
+    erase: float = 0.2  # fraction with black patches in some frames
+
+
+def preserved(y: np.ndarray, y_partner: np.ndarray, blended: np.ndarray) -> Tensor:
+    """(B, K) bool: the heads whose label survives the batch's blends (all of them where nothing was blended)."""
+    return torch.from_numpy((y == y_partner) | ~blended[:, None])
+
+
+def augment_batch(
+    x: Tensor,
+    rows: np.ndarray,
+    pool: Tensor,
+    partners: PartnerIndex,
+    cfg: AugmentConfig,
+    gen: torch.Generator,
+    rng: np.random.Generator,
+    to_float: object = None,
+) -> tuple[Tensor, Tensor]:
+    """Corrupt a training batch and say which labels it keeps.
+
+    Args:
+        x: (B, T, ...) float batch, the rows ``rows`` of ``pool``.
+        rows: (B,) indices of the batch in the training pool.
+        pool: the whole training split (same layout as x, any dtype ``to_float`` turns into x's).
+        partners: label-preserving partners within the pool.
+        cfg: rates and strengths.
+        gen, rng: the generators for tensors and for index draws.
+        to_float: callable turning pool rows into floats like x.
+    Returns:
+        The corrupted batch and a (B, K) bool mask of the labels it keeps: a head is trained on
+        a sequence only where the mask is True.
+    """
+    B = x.shape[0]
+    labels = partners.labels[rows]
+    heads = rng.integers(labels.shape[1], size=B)
+    blended = rng.random(B) < cfg.blend
+    n_mates = rng.integers(1, cfg.max_partners + 1, size=B)
+    composite = torch.from_numpy(blended & (n_mates == 1) & (rng.random(B) < cfg.composite))
+    keep = torch.ones(labels.shape, dtype=torch.bool)
+    for j in range(1, cfg.max_partners + 1):
+        active = blended & (n_mates >= j)
+        if not active.any():
+            break
+        mate = partners.partners(rows, heads, rng)
+        other = to_float(pool[torch.from_numpy(mate)]) if callable(to_float) else pool[torch.from_numpy(mate)]
+        # a running mean over the sequence and its j partners, jittered: about equal parts of each
+        weight = np.where(active, np.clip(j / (j + 1) + rng.uniform(-0.15, 0.15, size=B), 0.3, 0.85), 1.0)
+        x = mix(x, other, torch.from_numpy(weight), composite if j == 1 else None)
+        keep &= preserved(labels, partners.labels[mate], active)
+    pick = lambda p: torch.rand(B, generator=gen) < p  # noqa: E731
+    if cfg.blur > 0:
+        sigma = _rand(B, gen, 0.0, cfg.blur_sigma) * pick(cfg.blur)
+        if bool((sigma > 0).any()):
+            x = gaussian_blur(x, sigma)
+    if cfg.noise > 0:
+        x = add_noise(x, _rand(B, gen, 0.0, cfg.noise_std) * pick(cfg.noise), gen)
+    if cfg.brightness > 0:
+        b = cfg.brightness_range
+        x = scale_brightness(x, torch.where(pick(cfg.brightness), _rand(B, gen, 1 - b, 1 + b), torch.ones(B)))
+    if cfg.erase > 0:
+        chosen = pick(cfg.erase)
+        if bool(chosen.any()):
+            x = torch.where(chosen.view((-1,) + (1,) * (x.dim() - 1)), erase_patches(x, gen), x)
+    return x, keep

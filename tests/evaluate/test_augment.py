@@ -1,0 +1,89 @@
+"""The judge's label-preserving corruptions: closed-form cases, partners that share the label, kept labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dsvae.evaluate.augment import (
+    AugmentConfig,
+    PartnerIndex,
+    add_noise,
+    augment_batch,
+    erase_patches,
+    gaussian_blur,
+    mix,
+    preserved,
+    scale_brightness,
+)
+
+
+def test_blur_keeps_a_constant_frame_and_the_mass_of_a_point() -> None:
+    flat = torch.full((2, 3, 1, 16, 16), 0.4)
+    assert torch.allclose(gaussian_blur(flat, torch.tensor([1.0, 2.0])), flat, atol=1e-6)
+    point = torch.zeros(1, 1, 1, 33, 33)
+    point[..., 16, 16] = 1.0
+    out = gaussian_blur(point, torch.tensor([1.5]))
+    assert out.sum().item() == pytest.approx(1.0, abs=1e-5)  # far from the border: nothing lost
+    # the blurred point is the separable Gaussian: its row through the centre is exp(-d^2 / (2 sigma^2)), normalised
+    d = torch.arange(-5, 6, dtype=torch.float32)
+    g = torch.exp(-(d**2) / (2 * 1.5**2))
+    g1 = g / g.sum()
+    assert torch.allclose(out[0, 0, 0, 16, 11:22], g1 * g1[5], atol=1e-4)
+    assert torch.allclose(gaussian_blur(point, torch.tensor([0.0])), point, atol=1e-6)  # sigma 0 leaves the frame
+
+
+def test_blur_of_vector_frames_smooths_the_feature_axis() -> None:
+    x = torch.zeros(1, 2, 21)
+    x[:, :, 10] = 1.0
+    out = gaussian_blur(x, torch.tensor([1.0]))
+    assert out.shape == x.shape and out.sum().item() == pytest.approx(2.0, abs=1e-5)
+    assert out[0, 0, 10] < 1.0 and out[0, 0, 9] > 0 and torch.allclose(out[0, 0], out[0, 1])
+
+
+def test_noise_has_the_asked_spread_and_stays_in_range() -> None:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.full((2, 4, 3, 32, 32), 0.5)
+    out = add_noise(x, torch.tensor([0.1, 0.0]), gen)
+    assert (out - x)[0].std().item() == pytest.approx(0.1, rel=0.05)
+    assert torch.equal(out[1], x[1]) and out.min() >= 0 and out.max() <= 1
+
+
+def test_brightness_and_erasing() -> None:
+    x = torch.full((2, 2, 3, 8, 8), 0.5)
+    assert torch.allclose(scale_brightness(x, torch.tensor([1.2, 0.5])).flatten(1).mean(1), torch.tensor([0.6, 0.25]))
+    erased = erase_patches(x, torch.Generator().manual_seed(1), frames=1.0)
+    changed = (erased != x).flatten(2).any(2)  # (B, T): every frame got a patch
+    assert changed.all() and set(erased.unique().tolist()) <= {0.0, 0.5}
+
+
+def test_partners_share_the_label_of_the_chosen_head() -> None:
+    rng = np.random.default_rng(0)
+    labels = np.stack([rng.integers(3, size=200), rng.integers(5, size=200)], 1)
+    index = PartnerIndex(labels)
+    rows = np.arange(200)
+    heads = rng.integers(2, size=200)
+    mates = index.partners(rows, heads, rng)
+    assert (labels[mates, heads] == labels[rows, heads]).all()
+    assert (mates != rows).mean() > 0.95  # another sequence whenever the class has one
+
+
+def test_mix_and_the_labels_a_blend_keeps() -> None:
+    a, b = torch.zeros(2, 1, 1, 2, 2), torch.ones(2, 1, 1, 2, 2)
+    out = mix(a, b, torch.tensor([0.25, 1.0]), composite=torch.tensor([False, False]))
+    assert torch.allclose(out[0], torch.full_like(out[0], 0.75)) and torch.equal(out[1], a[1])
+    assert torch.equal(mix(a, b, torch.tensor([0.5, 0.5]), torch.tensor([True, True])), b)  # the brighter wins
+    keep = preserved(np.array([[0, 1], [0, 1]]), np.array([[0, 2], [1, 2]]), np.array([True, False]))
+    assert keep.tolist() == [[True, False], [True, True]]  # a blend keeps the shared label; an unblended row all
+
+
+def test_augmented_batches_keep_the_chosen_head() -> None:
+    rng, gen = np.random.default_rng(0), torch.Generator().manual_seed(0)
+    labels = np.stack([np.arange(64) % 4, np.arange(64) % 3], 1)
+    pool = torch.rand(64, 3, 3, 8, 8)
+    rows = np.arange(16)
+    x, keep = augment_batch(pool[rows], rows, pool, PartnerIndex(labels), AugmentConfig(blend=1.0), gen, rng)
+    assert x.shape == (16, 3, 3, 8, 8) and x.min() >= 0 and x.max() <= 1
+    assert keep.shape == (16, 2) and keep.any(1).all()  # every blend keeps the label its partner shares
+    assert not keep.all()  # and some lose another head's label
