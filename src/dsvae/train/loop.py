@@ -160,6 +160,8 @@ class Trainer:
     def train_step(self, x: torch.Tensor) -> dict[str, float] | None:
         """One optimisation step on this process's batch; None if it was skipped (non-finite)."""
         tc = self.cfg.train
+        # each rank its own noise, and a resume repeats it exactly (data order comes from the sampler)
+        torch.manual_seed(dist_utils.noise_seed(tc.seed, self.dist.rank, self.step))
         lr = learning_rate(self.step, tc)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
