@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from dsvae.cli.keys import add_list_keys
 from dsvae.config import apply_overrides
 from dsvae.evaluate.protocol import EvalConfig, evaluate, write_evaluation
 
@@ -18,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-sequences", type=int, help="score a random subset of this many test sequences")
     p.add_argument("--min-judge-accuracy", type=float, help="accept a judge whose worst head reaches this")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="eval config overrides, e.g. seed=1")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+        help="eval config overrides, e.g. seed=1 (keys: --list-keys)")
+    add_list_keys(p, EvalConfig)
     p.set_defaults(func=run)
 
 

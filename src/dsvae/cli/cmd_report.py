@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from dsvae.cli.keys import add_list_keys
 from dsvae.config import apply_overrides
 from dsvae.visualise.report import build_report
 from dsvae.visualise.show import ShowConfig
@@ -14,7 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run", metavar="RUN", help="run folder")
     p.add_argument("--data", help="data folder for the pictures (default: the run config's data.path)")
     p.add_argument("--redraw", action="store_true", help="draw the pictures again even if RUN/show has them")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="picture (show) config overrides when drawing")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+        help="picture (show) config overrides when drawing (keys: --list-keys)")
+    add_list_keys(p, ShowConfig)
     p.set_defaults(func=run)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from dsvae.cli.keys import add_list_keys
 from dsvae.config import apply_overrides
 from dsvae.visualise.show import ShowConfig, show_run
 
@@ -12,7 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("show", help="write reconstructions, swaps, prior samples, ... of a run into RUN/show/")
     p.add_argument("run", metavar="RUN", help="run folder")
     p.add_argument("--data", help="data folder (default: the run config's data.path)")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="show config overrides, e.g. n_sequences=8")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+        help="show config overrides, e.g. n_sequences=8 (keys: --list-keys)")
+    add_list_keys(p, ShowConfig)
     p.set_defaults(func=run)
 
 
