@@ -90,3 +90,27 @@ def test_mel_triangles_have_unit_peaks_in_order() -> None:
     fb = mel_triangles(10, 512, 8000, 0.0, 4000.0)
     assert fb.shape == (10, 257) and (fb.max(1) > 0.9).all() and fb.max() <= 1.0  # peaks between FFT bins
     assert (np.diff(fb.argmax(1)) > 0).all()
+
+
+def test_show_out_follows_the_output_folder_rule(shapes_dir: Path, tmp_path: Path, capsys) -> None:
+    run = make_run(tmp_path / "run", shapes_dir)
+    out = tmp_path / "pictures"
+    out.mkdir()  # an empty folder is fine
+    assert main(["show", str(run), "--out", str(out), "n_sequences=2", "n_prior=2"]) == 0
+    assert (out / "index.json").is_file() and not (run / "show").exists()
+    assert main(["show", str(run), "--out", str(out)]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert main(["show", str(run), "--out", str(run)]) == 2  # a run folder is not a show output
+    assert "holds no `dsvae show` output" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert main(["show", str(run), "--out", str(tmp_path / "file")]) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_run_show_is_refreshed_whole(shapes_dir: Path, tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", shapes_dir)
+    show_run(run, ShowConfig(n_sequences=2, n_prior=2))
+    (run / "show" / "stale.png").write_bytes(b"old")
+    show_run(run, ShowConfig(n_sequences=1, n_prior=2))  # one sequence: no interpolation picture
+    assert not (run / "show" / "stale.png").exists() and not (run / "show" / "interpolation.png").exists()
+    assert [p.name for p in run.iterdir() if p.name.startswith(".")] == []

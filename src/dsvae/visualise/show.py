@@ -38,6 +38,7 @@ from dsvae.visualise.grids import (
     write_bytes,
 )
 from dsvae.visualise.labels import Labels
+from dsvae.visualise.output import building, check_out
 from dsvae.visualise.samples import interleave
 
 SHOW_DIR = "show"
@@ -184,8 +185,21 @@ def draw_all(model: DSVAE, x: Tensor, w: Writer, cfg: ShowConfig) -> None:
               matrix_labels=Labels(what, ["input", "predicted"], numbered("sequence", n)))  # fmt: skip
 
 
-def show_run(run: str | Path, cfg: ShowConfig, data_dir: str | Path | None = None) -> list[Path]:
-    """Write every picture of a run into ``RUN/show/``; returns the files written."""
+def show_run(
+    run: str | Path,
+    cfg: ShowConfig,
+    data_dir: str | Path | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Write every picture of a run into ``RUN/show/`` (or ``out``); returns the files written.
+
+    ``RUN/show`` is refreshed whole; an ``out`` folder follows the output-folder rule (output.py):
+    new, empty, or an earlier ``dsvae show`` output replaced only with ``overwrite``.
+    """
+    target = Path(out) if out is not None else Path(run) / SHOW_DIR
+    if out is not None:
+        check_out(target, INDEX, "show", overwrite)
     model, run_cfg = load_run_model(run, cfg.checkpoint)
     if not (data_dir or run_cfg.data.path):
         raise DSVAEError(f"run {run} names no data folder (data.path is empty); pass --data DIR")
@@ -193,10 +207,11 @@ def show_run(run: str | Path, cfg: ShowConfig, data_dir: str | Path | None = Non
     x, ds = pick_sequences(root, cfg.split, cfg.n_sequences, cfg.seed)
     model.check_input(x)
     vector = is_vector(x, lead=1)
-    out = Path(run) / SHOW_DIR
-    w = Writer(out, vector, value_range(x) if vector else None, cfg.frame_ms)
-    draw_all(model, x, w, cfg)
-    if vector and cfg.audio:
-        w.entries.append(write_swap_audio(model, x[:2], ds.info, out))
-    write_json(out / INDEX, {"run": str(Path(run).resolve()), "data": str(root.resolve()), "pictures": w.entries})
-    return [out / f for e in w.entries for f in e["files"]] + [out / INDEX]
+    with building(target) as tmp:
+        w = Writer(tmp, vector, value_range(x) if vector else None, cfg.frame_ms)
+        draw_all(model, x, w, cfg)
+        if vector and cfg.audio:
+            w.entries.append(write_swap_audio(model, x[:2], ds.info, tmp))
+        index = {"run": str(Path(run).resolve()), "data": str(root.resolve()), "pictures": w.entries}
+        write_json(tmp / INDEX, index)
+    return [target / f for e in w.entries for f in e["files"]] + [target / INDEX]
