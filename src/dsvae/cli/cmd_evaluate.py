@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from dsvae.cli.keys import add_list_keys
 from dsvae.config import apply_overrides
 from dsvae.evaluate.protocol import EvalConfig, evaluate, write_evaluation
+from dsvae.io import read_json
+from dsvae.train.logger import log_scores
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr))
     metrics = evaluate(args.run, args.judge, cfg, data_dir=args.data, log=log)
     paths = write_evaluation(args.run, metrics)
+    summary = Path(args.run) / "summary.json"
+    done = read_json(summary, what="run summary") if summary.is_file() else {}
+    step = done.get("step", 0) if isinstance(done, dict) else 0
+    log_scores(Path(args.run), metrics, int(step))  # TensorBoard, when the run logs to it
     print(paths[1].read_text())
     print(f"wrote {paths[0]} and {paths[1]}")
     return 0
