@@ -45,8 +45,9 @@ class Axis:
         self.log = log
         f = math.log10 if log else (lambda v: v)
         self.lo, self.hi = f(lo), f(hi)
-        if self.hi <= self.lo:
-            self.lo, self.hi = self.lo - 0.5, self.hi + 0.5
+        if self.hi <= self.lo:  # a constant series: a band around it, sized to the value (an lr of 1e-3 too)
+            pad = 0.1 * abs(self.lo) or 0.5
+            self.lo, self.hi = self.lo - pad, self.hi + pad
         self.p0, self.p1 = p0, p1
 
     def __call__(self, v: float) -> float:
