@@ -59,7 +59,8 @@ def run_one(args: argparse.Namespace, prior: str, seed: int, threads: int) -> tu
         return out, None  # finished before
     cmd = [sys.executable, str(QUALITY), "--out", str(out), "--prior", prior, "--seed", str(seed),
            "--minutes", str(args.minutes), "--eval-every", str(args.eval_every or args.minutes),
-           "--eval-sequences", str(args.eval_sequences), "--threads", str(threads), "--quiet"]  # fmt: skip
+           "--eval-sequences", str(args.eval_sequences), "--threads", str(threads), "--quiet",
+           "--steps", str(args.steps)]  # fmt: skip
     if args.smoke:
         cmd += ["--smoke", "--chunk-steps", str(args.chunk_steps or 3)]
     else:
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--priors", default="improved,lstm")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--minutes", type=float, default=8.0, help="training budget of each run")
+    p.add_argument("--steps", type=int, default=0, help="budget of each run in steps instead of minutes (0: minutes)")
     p.add_argument("--eval-every", type=float, default=0.0, help="minutes between evaluations (0: once, at the end)")
     p.add_argument("--eval-sequences", type=int, default=450)
     p.add_argument("--parallel", type=int, default=1, help="runs at a time; CPU threads are split between them")
@@ -177,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         outs = list(pool.map(lambda job: run_one(args, *job, threads), jobs))
     rows = [run_row(out, prior, seed, error) for (out, error), (prior, seed) in zip(outs, jobs, strict=True)]
     summary = summarise(rows)
-    title = f"prior stability: {args.minutes:g} min per run, seeds {args.seeds}, {args.parallel} run(s) at a time"
+    budget = f"{args.steps} steps" if args.steps else f"{args.minutes:g} min"
+    title = f"prior stability: {budget} per run, seeds {args.seeds}, {args.parallel} run(s) at a time"
     out = Path(args.out)
     atomic_write(out / "stability.json", lambda f: f.write_text(json.dumps({"runs": rows, "summary": summary},
                                                                             indent=1)))  # fmt: skip

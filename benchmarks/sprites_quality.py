@@ -140,6 +140,15 @@ def ensure_smoke_data(out: Path) -> tuple[Path, Path]:
     return data, judge
 
 
+def chunk_budgets(args: argparse.Namespace) -> list[tuple[float, int | None]]:
+    """(minutes, steps) of each training chunk: ``--steps`` counts steps (no clock, as tests need),
+    else ``--minutes`` in chunks of ``--eval-every`` minutes, each optionally capped at ``--chunk-steps``."""
+    if args.steps:
+        size = args.chunk_steps or args.steps
+        return [(0.0, min(size, args.steps - done)) for done in range(0, args.steps, size)]
+    return [(args.eval_every, args.chunk_steps)] * max(1, round(args.minutes / args.eval_every))
+
+
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     out = Path(args.out)
     data, judge = Path(args.data or ""), Path(args.judge or "")
@@ -157,13 +166,11 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                           min_judge_accuracy=0.0 if args.smoke else None)  # fmt: skip
     rows: list[dict[str, Any]] = []
     trained = 0.0
-    chunks = max(1, round(args.minutes / args.eval_every))
-    for _ in range(chunks):
+    for minutes, steps in chunk_budgets(args):
         resume = (run_dir / "config.json").is_file()
-        chunk = apply_overrides(read_run_config(run_dir) if resume else cfg,
-                                [f"train.max_minutes={args.eval_every}"])  # fmt: skip
+        chunk = apply_overrides(read_run_config(run_dir) if resume else cfg, [f"train.max_minutes={minutes}"])
         t0 = time.time()
-        result = Trainer(chunk, run_dir, resume=resume, echo=not args.quiet, max_new_steps=args.chunk_steps).run()
+        result = Trainer(chunk, run_dir, resume=resume, echo=not args.quiet, max_new_steps=steps).run()
         trained += (time.time() - t0) / 60
         metrics = evaluate(run_dir, judge, eval_cfg)
         rows.append(row_from_metrics(trained, result.step, metrics))
@@ -186,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, default=60.0, help="training budget in minutes")
     p.add_argument("--eval-every", type=float, default=5.0, help="minutes of training between evaluations")
     p.add_argument("--eval-sequences", type=int, default=900, help="test sequences scored (0: all 2664)")
-    p.add_argument("--chunk-steps", type=int, default=None, help="also cap each chunk at this many steps")
+    p.add_argument("--steps", type=int, default=0, help="training budget in steps instead of --minutes (0: minutes)")
+    p.add_argument("--chunk-steps", type=int, default=None, help="steps per chunk with --steps; else a cap per chunk")
     p.add_argument("--smoke", action="store_true", help="a seconds-long run on the synthetic set (CI)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
     p.add_argument("--quiet", action="store_true")

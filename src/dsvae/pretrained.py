@@ -18,7 +18,9 @@ from dsvae.io import load_tensors, read_json, save_tensors, write_json
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+CARD_NAME = "README.md"
 FORMAT_VERSION = 1
+RUN_CHECKPOINTS = ("best", "latest")  # a run folder's checkpoints, in the order from_pretrained takes them
 
 
 def save_module(path: str | Path, kind: str, config: dict[str, Any], module: nn.Module) -> None:
@@ -29,6 +31,44 @@ def save_module(path: str | Path, kind: str, config: dict[str, Any], module: nn.
     path.mkdir(parents=True, exist_ok=True)
     save_tensors(path / WEIGHTS_NAME, module.state_dict(), metadata={"kind": kind})
     write_json(path / CONFIG_NAME, {"kind": kind, "format_version": FORMAT_VERSION, "config": config})
+
+
+def pretrained_folder(path: str | Path) -> Path:
+    """The ``save_pretrained`` folder behind ``path``: itself, or a run folder's checkpoints/best (then latest)."""
+    path = Path(path)
+    if (path / WEIGHTS_NAME).is_file():
+        return path
+    for which in RUN_CHECKPOINTS:
+        if (path / "checkpoints" / which / WEIGHTS_NAME).is_file():
+            return path / "checkpoints" / which
+    if (path / "checkpoints").is_dir():
+        raise DSVAEError(f"run folder {path} has no checkpoint under checkpoints/best or checkpoints/latest yet")
+    return path  # read_config says what is wrong with it
+
+
+def model_card(data_name: str, step: int, config: dict[str, Any], scores: dict[str, float] | None = None) -> str:
+    """A short README.md for a checkpoint folder: what was trained on what, for how long, and how well."""
+    model, train = config.get("model", {}), config.get("train", {})
+    size = model.get("image_size")
+    shape = f"{model['frame_dim']} features" if model.get("frame_dim") else f"{model.get('channels')}x{size}x{size}"
+    lines = [
+        "# DSVAE checkpoint",
+        "",
+        "A Disentangled Sequential Autoencoder (Li & Mandt, ICML 2018) with the improved prior network, "
+        "trained with the `dsvae` package. Load it with `DSVAE.from_pretrained(this_folder)`.",
+        "",
+        f"- data set: {data_name}",
+        f"- steps trained: {step}",
+        f"- frames: {model.get('n_frames')} of {shape}; likelihood {model.get('likelihood')}",
+        f"- latents: f {model.get('dim_f')}, z_t {model.get('dim_z')}; prior {model.get('prior')}, "
+        f"encoder {model.get('encoder')}",
+        f"- training: lr {train.get('lr')}, batch {train.get('batch_size')} per process, "
+        f"{train.get('max_steps')} steps planned, seed {train.get('seed')}",
+    ]
+    if scores:
+        lines += ["", "## Scores", "", *(f"- {k}: {v:.4g}" for k, v in scores.items())]
+    lines += ["", "The full configuration is in `config.json`; the weights in `model.safetensors`.", ""]
+    return "\n".join(lines)
 
 
 def read_config(path: str | Path, kind: str) -> dict[str, Any]:

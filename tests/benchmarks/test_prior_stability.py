@@ -63,7 +63,7 @@ def test_summary_is_mean_and_sample_std_per_prior(study) -> None:
 
 @pytest.mark.slow
 def test_smoke_study_runs_both_priors_and_resumes(study, tmp_path: Path) -> None:
-    argv = ["--smoke", "--out", str(tmp_path), "--minutes", "0.1", "--seeds", "0,1"]
+    argv = ["--smoke", "--out", str(tmp_path), "--steps", "3", "--seeds", "0,1"]  # steps, not minutes: no clock
     assert study.main(argv) == 0
     result = json.loads((tmp_path / "stability.json").read_text())
     assert [(r["prior"], r["seed"]) for r in result["runs"]] == [("improved", 0), ("lstm", 0), ("improved", 1),
@@ -80,7 +80,7 @@ def test_smoke_study_runs_both_priors_and_resumes(study, tmp_path: Path) -> None
 
 
 def test_failed_runs_are_recorded_and_all_failing_exits_non_zero(study, tmp_path: Path) -> None:
-    argv = ["--smoke", "--out", str(tmp_path), "--minutes", "0.1", "--seeds", "0", "--priors", "lstm",
+    argv = ["--smoke", "--out", str(tmp_path), "--steps", "3", "--seeds", "0", "--priors", "lstm",
             "model.dim_z=0"]  # fmt: skip
     assert study.main(argv) == 1
     result = json.loads((tmp_path / "stability.json").read_text())

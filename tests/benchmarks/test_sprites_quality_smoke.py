@@ -16,7 +16,7 @@ def test_smoke_run_writes_rows_table_and_plot(tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location("sprites_quality", SCRIPT)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
-    argv = ["--smoke", "--out", str(tmp_path), "--minutes", "0.2", "--eval-every", "0.1", "--chunk-steps", "3"]
+    argv = ["--smoke", "--out", str(tmp_path), "--steps", "6", "--chunk-steps", "3"]  # steps, not minutes: no clock
     argv.append("--quiet")
     assert module.main(argv) == 0
     rows = [json.loads(line) for line in (tmp_path / "quality.jsonl").read_text().splitlines()]

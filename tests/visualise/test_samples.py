@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 
 from dsvae import DSVAE, DSVAEConfig
+from dsvae.visualise.grids import sequence_grid
 from dsvae.visualise.matrices import swap_cells, with_edges
-from dsvae.visualise.samples import write_samples
+from dsvae.visualise.samples import interleave, write_samples
 
 
 def test_swap_matrix_diagonal_is_the_reconstruction(tiny_config: DSVAEConfig) -> None:
@@ -37,10 +39,23 @@ def test_write_samples_writes_three_pngs(tiny_config: DSVAEConfig, tmp_path: Pat
     x = torch.rand(4, tiny_config.n_frames, 3, 16, 16)
     paths = write_samples(model, x, tmp_path / "samples", tag="step0000010")
     assert [p.name for p in paths] == ["step0000010_recon.png", "step0000010_swap.png", "step0000010_prior.png"]
+    recon = np.asarray(Image.open(paths[0]).convert("RGB"))
+    # the unlabelled grid sits whole inside the labelled picture: 4 originals each above its reconstruction
+    expected = sequence_grid(interleave(x, model.reconstruct(x)))
+    assert embedded_at(recon, expected) is not None
     T = tiny_config.n_frames
-    width = T * 16 + (T - 1) * 2  # T frames of 16 px with 2 px gutters
-    assert Image.open(paths[0]).size == (width, 8 * 16 + 7 * 2)  # 4 originals each above its reconstruction
-    assert Image.open(paths[2]).size == (width, 4 * 16 + 3 * 2)  # 4 prior samples
+    assert expected.shape == (8 * 16 + 7 * 2, T * 16 + (T - 1) * 2, 3)  # T frames of 16 px with 2 px gutters
+    prior = np.asarray(Image.open(paths[2]).convert("RGB"))
+    assert prior.shape[0] >= 4 * 16 + 3 * 2 and prior.shape[1] > T * 16 + (T - 1) * 2  # 4 samples, row labels
+
+
+def embedded_at(picture: np.ndarray, part: np.ndarray) -> int | None:
+    """The column where ``part`` sits at the bottom of ``picture`` (labels go above and left), or None."""
+    H, W = part.shape[:2]
+    for left in range(picture.shape[1] - W + 1):
+        if np.array_equal(picture[-H:, left : left + W], part):
+            return left
+    return None
 
 
 def test_write_samples_on_vector_frames(tmp_path: Path) -> None:

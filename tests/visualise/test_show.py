@@ -30,11 +30,19 @@ def test_show_writes_every_picture(shapes_dir: Path, tmp_path: Path) -> None:
         assert entry["files"] == [f"{entry['name']}.png", f"{entry['name']}.gif"] and entry["caption"]
     assert all(p.is_file() for p in paths)
     # the swap matrix: (3 + 1) x (3 + 1) cells of 4 frames of 32 px; the GIF shows it at each of the 4 time steps
+    # (labels add a margin above and to the left of each tiled picture)
     cell_w, cell_h = 4 * 32 + 3 * 1, 32
-    assert Image.open(run / "show" / "swap.png").size == (4 * cell_w + 3 * 3 * PAD, 4 * cell_h + 3 * 2 * PAD)
+    swap = np.asarray(Image.open(run / "show" / "swap.png").convert("RGB"))
+    raw_h, raw_w = 4 * cell_h + 3 * 2 * PAD, 4 * cell_w + 3 * 3 * PAD
+    assert swap.shape[0] > raw_h and swap.shape[1] > raw_w
+    top, left = swap.shape[0] - raw_h, swap.shape[1] - raw_w  # the title is narrower than this picture
+    gutters = [top + cell_h + i * (cell_h + 2 * PAD) for i in range(3)]  # white rows between the cells' rows
+    assert all((swap[y : y + 2 * PAD, left:] == 255).all() for y in gutters)
+    assert (swap[top:, left : left + cell_w] != 255).any()  # the left edge: the sources of f
     with Image.open(run / "show" / "swap.gif") as gif:
-        assert gif.n_frames == 4 and gif.size == (4 * 32 + 3 * PAD, 4 * 32 + 3 * PAD)
-    assert Image.open(run / "show" / "interpolation.png").size[1] == 3 * 32 + 2 * PAD  # 3 steps, one per row
+        assert gif.n_frames == 4 and gif.size[0] > 4 * 32 + 3 * PAD and gif.size[1] > 4 * 32 + 3 * PAD
+    interpolation = Image.open(run / "show" / "interpolation.png").size[1]
+    assert 3 * 32 + 2 * PAD < interpolation < 3 * 32 + 2 * PAD + 60  # 3 steps, one per row, and two label lines
 
 
 def test_show_cli_on_a_run_without_checkpoint(shapes_dir: Path, tmp_path: Path, capsys) -> None:
@@ -82,3 +90,27 @@ def test_mel_triangles_have_unit_peaks_in_order() -> None:
     fb = mel_triangles(10, 512, 8000, 0.0, 4000.0)
     assert fb.shape == (10, 257) and (fb.max(1) > 0.9).all() and fb.max() <= 1.0  # peaks between FFT bins
     assert (np.diff(fb.argmax(1)) > 0).all()
+
+
+def test_show_out_follows_the_output_folder_rule(shapes_dir: Path, tmp_path: Path, capsys) -> None:
+    run = make_run(tmp_path / "run", shapes_dir)
+    out = tmp_path / "pictures"
+    out.mkdir()  # an empty folder is fine
+    assert main(["show", str(run), "--out", str(out), "n_sequences=2", "n_prior=2"]) == 0
+    assert (out / "index.json").is_file() and not (run / "show").exists()
+    assert main(["show", str(run), "--out", str(out)]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert main(["show", str(run), "--out", str(run)]) == 2  # a run folder is not a show output
+    assert "holds no `dsvae show` output" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert main(["show", str(run), "--out", str(tmp_path / "file")]) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_run_show_is_refreshed_whole(shapes_dir: Path, tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", shapes_dir)
+    show_run(run, ShowConfig(n_sequences=2, n_prior=2))
+    (run / "show" / "stale.png").write_bytes(b"old")
+    show_run(run, ShowConfig(n_sequences=1, n_prior=2))  # one sequence: no interpolation picture
+    assert not (run / "show" / "stale.png").exists() and not (run / "show" / "interpolation.png").exists()
+    assert [p.name for p in run.iterdir() if p.name.startswith(".")] == []

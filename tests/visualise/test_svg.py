@@ -49,3 +49,8 @@ def test_a_fixed_y_range_is_linear_and_places_points_within_it() -> None:
 def test_chart_without_data_says_so() -> None:
     assert "no data" in line_chart("empty", {"train": []})
     assert "&lt;b&gt;" in line_chart("<b>", {"a": [(0, 1.0)]})  # titles are escaped
+
+
+def test_a_constant_series_gets_ticks_near_its_value() -> None:
+    ticks = Axis(1e-3, 1e-3, 0, 100).ticks()
+    assert len(ticks) >= 3 and all(8e-4 <= t <= 1.2e-3 for t in ticks)

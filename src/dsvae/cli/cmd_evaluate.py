@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from dsvae.cli.keys import add_list_keys
 from dsvae.config import apply_overrides
 from dsvae.evaluate.protocol import EvalConfig, evaluate, write_evaluation
+from dsvae.io import read_json
+from dsvae.train.logger import log_scores
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-sequences", type=int, help="score a random subset of this many test sequences")
     p.add_argument("--min-judge-accuracy", type=float, help="accept a judge whose worst head reaches this")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="eval config overrides, e.g. seed=1")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+        help="eval config overrides, e.g. seed=1 (keys: --list-keys)")
+    add_list_keys(p, EvalConfig)
     p.set_defaults(func=run)
 
 
@@ -33,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr))
     metrics = evaluate(args.run, args.judge, cfg, data_dir=args.data, log=log)
     paths = write_evaluation(args.run, metrics)
+    summary = Path(args.run) / "summary.json"
+    done = read_json(summary, what="run summary") if summary.is_file() else {}
+    step = done.get("step", 0) if isinstance(done, dict) else 0
+    log_scores(Path(args.run), metrics, int(step))  # TensorBoard, when the run logs to it
     print(paths[1].read_text())
     print(f"wrote {paths[0]} and {paths[1]}")
     return 0

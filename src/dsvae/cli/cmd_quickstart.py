@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("quickstart", help="synthetic data, a short training, judge scores, pictures and a report")
     p.add_argument("--out", default="runs/quickstart", help="folder for the data, the judge and the run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="overrides of the shapes preset")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+        help="overrides of the shapes preset (keys: `dsvae config --preset shapes`)")
     p.set_defaults(func=run)
 
 

@@ -1,9 +1,10 @@
-"""``dsvae report``: one self-contained HTML page about a run (RUN/report.html)."""
+"""``dsvae report``: one self-contained HTML page about a run (RUN/report.html, or OUT/report.html)."""
 
 from __future__ import annotations
 
 import argparse
 
+from dsvae.cli.keys import add_list_keys
 from dsvae.config import apply_overrides
 from dsvae.visualise.report import build_report
 from dsvae.visualise.show import ShowConfig
@@ -14,12 +15,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run", metavar="RUN", help="run folder")
     p.add_argument("--data", help="data folder for the pictures (default: the run config's data.path)")
     p.add_argument("--redraw", action="store_true", help="draw the pictures again even if RUN/show has them")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="picture (show) config overrides when drawing")
+    p.add_argument("--out", help="folder for report.html instead of the run (new, empty, or an earlier report)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier `dsvae report` output in --out")
+    p.add_argument(
+        "overrides", nargs="*", metavar="KEY=VALUE", help="picture settings when drawing (keys: --list-keys)"
+    )
+    add_list_keys(p, ShowConfig)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     show = apply_overrides(ShowConfig(), args.overrides) if (args.redraw or args.overrides) else None
-    out = build_report(args.run, show, data_dir=args.data)
+    out = build_report(args.run, show, data_dir=args.data, out=args.out, overwrite=args.overwrite)
     print(f"wrote {out}")
     return 0

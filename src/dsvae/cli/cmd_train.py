@@ -9,6 +9,7 @@ from pathlib import Path
 from types import FrameType
 
 from dsvae.config import apply_overrides, to_dict
+from dsvae.config_file import apply_config_file
 from dsvae.errors import DSVAEError
 from dsvae.presets import PRESETS, get_preset
 from dsvae.train.config import RunConfig
@@ -25,14 +26,22 @@ RESUMABLE_CHANGES = {
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a model on a data folder (resumable; torchrun for many processes)")
+    p = sub.add_parser(
+        "train",
+        help="train a model on a data folder (resumable; torchrun for many processes)",
+        description="Train a model: the preset, then --config FILE, then KEY=VALUE overrides. "
+        "`dsvae config --preset NAME` prints every key with its value.",
+    )
     p.add_argument("--preset", default="sprites-cpu", choices=sorted(PRESETS), help="named configuration")
+    p.add_argument("--config", metavar="FILE",
+        help="JSON or TOML config file over the preset (a run's config.json too)")
     p.add_argument("--data", help="data folder written by `dsvae data` (sets data.path)")
     p.add_argument("--out", help="new run folder to create")
     p.add_argument("--resume", metavar="RUN", help="continue the run in RUN from its latest checkpoint")
     p.add_argument("--steps", type=int, help="stop (with a checkpoint) after this many steps in this call")
     p.add_argument("--quiet", action="store_true", help="no progress bar or console log")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides, e.g. train.lr=1e-3")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+        help="config overrides, e.g. train.lr=1e-3 (keys: `dsvae config --preset NAME`)")
     p.set_defaults(func=run)
 
 
@@ -52,6 +61,8 @@ def resolve_config(args: argparse.Namespace) -> tuple[RunConfig, Path, bool]:
     if args.resume:
         if args.out:
             raise DSVAEError("give either --out (a new run) or --resume RUN, not both")
+        if args.config:
+            raise DSVAEError("--config starts a new run; a resumed run keeps its own config (change it with KEY=VALUE)")
         saved = read_run_config(args.resume)
         cfg = apply_overrides(saved, overrides)
         before, after = _flat(to_dict(saved)), _flat(to_dict(cfg))
@@ -65,8 +76,10 @@ def resolve_config(args: argparse.Namespace) -> tuple[RunConfig, Path, bool]:
         return cfg, Path(args.resume), True
     if not args.out:
         raise DSVAEError("give --out RUN for a new run (or --resume RUN)")
-    cfg = apply_overrides(get_preset(args.preset), overrides)
-    return cfg, Path(args.out), False
+    cfg = get_preset(args.preset)
+    if args.config:
+        cfg = apply_config_file(cfg, args.config)
+    return apply_overrides(cfg, overrides), Path(args.out), False
 
 
 def dist_from_env() -> DistInfo:

@@ -22,7 +22,7 @@ from dsvae.model.decoder import Decoder
 from dsvae.model.encoder import Encoder, Posterior
 from dsvae.model.prior import build_prior
 from dsvae.objective import elbo_terms
-from dsvae.pretrained import load_weights, read_config, save_module
+from dsvae.pretrained import load_weights, pretrained_folder, read_config, save_module
 
 KIND = "dsvae"
 
@@ -179,11 +179,13 @@ class DSVAE(nn.Module):
 
     @classmethod
     def from_pretrained(cls, path: str | Path, map_location: str | torch.device = "cpu") -> DSVAE:
-        """Load a folder written by :meth:`save_pretrained` (never unpickles)."""
+        """Load a folder written by :meth:`save_pretrained`, or a run folder (its best checkpoint, else its
+        latest), in eval mode; never unpickles."""
+        path = pretrained_folder(path)
         cfg = from_dict(DSVAEConfig, read_config(path, KIND), where="model")
         model = cls(cfg)
         load_weights(path, model)
-        return model.to(map_location)
+        return model.to(map_location).eval()
 
     def num_parameters(self) -> dict[str, int]:
         """Parameter counts per part: encoder, prior, decoder, total."""

@@ -20,7 +20,7 @@ import torch
 from dsvae.errors import DSVAEError
 from dsvae.io import load_tensors, read_json, save_tensors, write_json
 from dsvae.model import DSVAE
-from dsvae.pretrained import load_weights
+from dsvae.pretrained import CARD_NAME, load_weights
 
 TRAINER_TENSORS = "trainer.safetensors"
 TRAINER_JSON = "trainer.json"
@@ -56,8 +56,12 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer | None,
     trainer_state: dict[str, Any],
     scaler: torch.amp.GradScaler | None = None,
+    card: str | None = None,
 ) -> None:
-    """Write a complete checkpoint to ``folder`` atomically (temp folder, then rename swap)."""
+    """Write a complete checkpoint to ``folder`` atomically (temp folder, then rename swap).
+
+    ``card``: the text of a model card, written as ``README.md`` beside the weights.
+    """
     for name, p in model.state_dict().items():
         if not torch.isfinite(p).all():
             raise DSVAEError(f"refusing to checkpoint non-finite weights ({name}); the run has diverged")
@@ -77,6 +81,8 @@ def save_checkpoint(
             meta["scaler"] = scaler.state_dict()
         save_tensors(tmp / TRAINER_TENSORS, tensors)
         write_json(tmp / TRAINER_JSON, meta)
+        if card is not None:
+            (tmp / CARD_NAME).write_text(card, encoding="utf-8")
         old = folder.with_name(f".{folder.name}.old")
         if old.exists():
             shutil.rmtree(old)

@@ -42,7 +42,7 @@ class TrainConfig:
     max_minutes: float = 0.0  # wall-clock budget; >0 stops (and checkpoints) when it is spent
     grad_clip: float = 10.0  # clip the global gradient norm; guards against rare large steps
     kl_warmup_steps: int = 0  # >0: scale both KL terms linearly from 0 to their weight (changes the objective early on)
-    seed: int = 0  # seeds parameters, data order and sampling
+    seed: int = 0  # seeds parameters, data order and sampling (noise per step and rank: distributed.noise_seed)
     device: str = "auto"  # "auto" (cuda if available), "cpu" or "cuda"
     precision: str = "fp32"  # "bf16" or "fp16" autocast on CUDA; CPUs without bf16 units run slower with it
     channels_last: bool = True  # NHWC convolutions: faster on CPU (oneDNN) and on tensor-core GPUs

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -27,6 +28,18 @@ class DistInfo:
     @property
     def enabled(self) -> bool:
         return self.world_size > 1
+
+
+def noise_seed(seed: int, rank: int, step: int) -> int:
+    """The seed of the noise (reparameterisation, prior draws) of ``rank`` at ``step``.
+
+    Distinct per rank, so N ranks x B sequences is an honest batch of N*B draws; a function of
+    (seed, rank, step) alone, so a resumed run draws what the uninterrupted run drew, whatever
+    the RNG state saved in the checkpoint. SeedSequence mixes the three numbers so that
+    neighbouring ranks or steps do not get correlated streams.
+    """
+    entropy = [seed & (2**64 - 1), rank, step]  # SeedSequence takes non-negative integers only
+    return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0])
 
 
 def init(info: DistInfo, device: torch.device) -> None:

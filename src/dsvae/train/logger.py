@@ -1,4 +1,9 @@
-"""The run's record: metrics as JSON lines, a human log, and the console (rank 0 only)."""
+"""The run's record: metrics as JSON lines, a human log, the console, and TensorBoard (rank 0 only).
+
+TensorBoard, when the optional package is installed, gets the scalars, the sample pictures
+(reconstructions, swaps, prior samples), the hyper-parameters with the run's final figures,
+and, once ``dsvae evaluate`` has run, the evaluation scores.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,9 @@ import math
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+from PIL import Image
 
 from dsvae.train.run_folder import LOG_NAME, METRICS_NAME
 
@@ -46,6 +54,23 @@ class RunLogger:
             for k, v in values.items():
                 self._tb.add_scalar(f"{split}/{k}", v, step)
 
+    def images(self, step: int, paths: list[Path]) -> None:
+        """PNG pictures (``<tag>_<kind>.png``) as TensorBoard images named ``samples/<kind>``."""
+        if self._tb is None:
+            return
+        for path in paths:
+            kind = path.stem.split("_", 1)[-1]
+            with Image.open(path) as img:
+                self._tb.add_image(f"samples/{kind}", np.asarray(img.convert("RGB")), step, dataformats="HWC")
+
+    def hparams(self, config: dict[str, Any], results: dict[str, float]) -> None:
+        """The flattened config beside the run's final figures, in TensorBoard's HPARAMS tab."""
+        if self._tb is None:
+            return
+        flat = {k: (v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in flatten(config).items()}
+        finite = {f"hparam/{k}": v for k, v in results.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+        self._tb.add_hparams(flat, finite, run_name="hparams")
+
     def info(self, message: str, console: bool = True) -> None:
         if not self.enabled:
             return
@@ -64,3 +89,36 @@ class RunLogger:
     @staticmethod
     def format_terms(values: dict[str, Any]) -> str:
         return " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items())
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    out: dict[str, Any] = {}
+    for k, v in tree.items():
+        out.update(flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+SCORE_SECTIONS = ("content_resampled", "dynamics_resampled", "reconstruction", "swap", "likelihood", "verification")
+
+
+def log_scores(run_dir: Path, metrics: dict[str, Any], step: int) -> bool:
+    """The numbers of an evaluation (``metrics.json``) as TensorBoard scalars ``eval/...`` at ``step``.
+
+    Writes only into a run that already logs to TensorBoard (``RUN/tensorboard``); True if it did.
+    Means of {"mean", "std"} pairs are logged as the number itself.
+    """
+    if not (run_dir / TENSORBOARD_DIR).is_dir():
+        return False
+    writer = tensorboard_writer(run_dir / TENSORBOARD_DIR)
+    if writer is None:
+        return False
+    try:
+        sections = {k: metrics[k] for k in SCORE_SECTIONS if isinstance(metrics.get(k), dict)}
+        for key, value in flatten(sections).items():
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if number and math.isfinite(value) and not key.endswith(".std"):
+                writer.add_scalar(f"eval/{key.removesuffix('.mean')}", value, step)
+    finally:
+        writer.close()
+    return True

@@ -26,6 +26,7 @@ from dsvae.data import SequenceDataset
 from dsvae.errors import DSVAEError
 from dsvae.io import write_json
 from dsvae.model import DSVAE
+from dsvae.pretrained import model_card
 from dsvae.train import distributed as dist_utils
 from dsvae.train.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
 from dsvae.train.config import RunConfig
@@ -160,6 +161,8 @@ class Trainer:
     def train_step(self, x: torch.Tensor) -> dict[str, float] | None:
         """One optimisation step on this process's batch; None if it was skipped (non-finite)."""
         tc = self.cfg.train
+        # each rank its own noise, and a resume repeats it exactly (data order comes from the sampler)
+        torch.manual_seed(dist_utils.noise_seed(tc.seed, self.dist.rank, self.step))
         lr = learning_rate(self.step, tc)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -235,7 +238,9 @@ class Trainer:
     def save(self, which: str = "latest") -> None:
         if self.dist.is_main:
             folder = self.run_dir / CHECKPOINTS / which
-            save_checkpoint(folder, self.model, self.optimizer, self._trainer_state(), self.scaler)
+            scores = {"best test ELBO (nats per sequence)": self.best_elbo} if self.best_elbo is not None else None
+            card = model_card(self.train_set.info.name, self.step, to_dict(self.cfg), scores)
+            save_checkpoint(folder, self.model, self.optimizer, self._trainer_state(), self.scaler, card=card)
 
     def write_samples(self) -> None:
         if not self.dist.is_main or self.cfg.train.sample_every == 0:
@@ -248,7 +253,8 @@ class Trainer:
         self.model.eval()
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             torch.manual_seed(self.cfg.train.seed + 2)
-            write_samples(self.model, x, self.run_dir / SAMPLES, tag=f"step{self.step:07d}")
+            paths = write_samples(self.model, x, self.run_dir / SAMPLES, tag=f"step{self.step:07d}")
+        self.log.images(self.step, paths)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -358,6 +364,8 @@ class Trainer:
             f"{'n/a' if self.best_elbo is None else f'{self.best_elbo:.2f}'}"
         )
         self.log.info(summary)
+        finals = {"best_test_elbo": self.best_elbo, "train_loss": last_train.get("loss"), "step": self.step}
+        self.log.hparams(to_dict(self.cfg), {k: v for k, v in finals.items() if v is not None})
         if self.dist.is_main:
             write_json(self.run_dir / "summary.json", result.__dict__)
         return result

@@ -24,9 +24,11 @@ from torch import Tensor
 
 from dsvae.errors import DSVAEError
 from dsvae.io import atomic_write
+from dsvae.visualise.labels import Axis, Labels, draw_labels
 
 PAD = 2  # pixels between tiles
 PAD_VALUE = 255  # white gutters, so black sprites' canvases stay visible as tiles
+STRIP_ROW_GAP, STRIP_COL_GAP = 2 * PAD, 3 * PAD  # between the cells of a strip matrix: wider than between frames
 VECTOR_CELL_WIDTH = 6  # pixels per frame of a spectrogram: 8 frames make a 48 px strip
 VECTOR_MIN_HEIGHT = 64  # spectrograms are stretched to at least this many pixels high
 
@@ -109,7 +111,7 @@ def strip_matrix(x: Tensor, vrange: tuple[float, float] | None = None) -> np.nda
     R, K, _, h = cells.shape[:4]
     gap = 0 if vector else 1  # a thin gutter between a cell's frames, a wide one between cells
     strips = np.stack([tile(cells[r, k][None], 0, gap) for r in range(R) for k in range(K)])  # (R*K, h, w', 3)
-    return tile(strips.reshape(R, K, h, strips.shape[2], 3), pad_rows=PAD * 2, pad_cols=PAD * 3)
+    return tile(strips.reshape(R, K, h, strips.shape[2], 3), pad_rows=STRIP_ROW_GAP, pad_cols=STRIP_COL_GAP)
 
 
 def matrix_frames(x: Tensor, vrange: tuple[float, float] | None = None) -> list[np.ndarray]:
@@ -117,6 +119,34 @@ def matrix_frames(x: Tensor, vrange: tuple[float, float] | None = None) -> list[
     vector = is_vector(x, lead=2)
     cells = sequences_to_rgb(x, vector, vrange)  # (R, K, T, h, w, 3)
     return [tile(cells[:, :, t]) for t in range(cells.shape[2])]
+
+
+def frame_size(x: Tensor, lead: int) -> tuple[int, int, bool]:
+    """(h, w) in pixels of one drawn frame of x (``lead`` leading dims), and whether frames are vectors."""
+    vector = is_vector(x, lead)
+    one = sequences_to_rgb(x.reshape(-1, *x.shape[lead:])[:1, :1], vector)  # (1, 1, h, w, 3)
+    return one.shape[2], one.shape[3], vector
+
+
+def labelled_sequence_grid(x: Tensor, labels: Labels, vrange: tuple[float, float] | None = None) -> np.ndarray:
+    """:func:`sequence_grid` of (R, T, ...) with ``labels`` around it (columns: the T frames)."""
+    (h, w, vector), (R, T) = frame_size(x, 1), x.shape[:2]
+    rows, cols = Axis(R, h, PAD), Axis(T, w, 0 if vector else PAD)
+    return draw_labels(sequence_grid(x, vrange), labels, rows, cols)
+
+
+def labelled_strip_matrix(x: Tensor, labels: Labels, vrange: tuple[float, float] | None = None) -> np.ndarray:
+    """:func:`strip_matrix` of (R, K, T, ...) with ``labels`` around it (columns: the K cells)."""
+    (h, w, vector), (R, K, T) = frame_size(x, 2), x.shape[:3]
+    strip = T * w + (T - 1) * (0 if vector else 1)
+    return draw_labels(strip_matrix(x, vrange), labels, Axis(R, h, STRIP_ROW_GAP), Axis(K, strip, STRIP_COL_GAP))
+
+
+def labelled_matrix_frames(x: Tensor, labels: Labels, vrange: tuple[float, float] | None = None) -> list[np.ndarray]:
+    """:func:`matrix_frames` of (R, K, T, ...), each picture with ``labels`` around it."""
+    (h, w, _), (R, K) = frame_size(x, 2), x.shape[:2]
+    rows, cols = Axis(R, h, PAD), Axis(K, w, PAD)
+    return [draw_labels(p, labels, rows, cols) for p in matrix_frames(x, vrange)]
 
 
 def png_bytes(picture: np.ndarray) -> bytes:

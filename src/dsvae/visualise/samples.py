@@ -8,7 +8,14 @@ import torch
 from torch import Tensor
 
 from dsvae.model import DSVAE
-from dsvae.visualise.grids import is_vector, save_picture, save_sequence_grid, strip_matrix, value_range
+from dsvae.visualise.grids import (
+    is_vector,
+    labelled_sequence_grid,
+    labelled_strip_matrix,
+    save_picture,
+    value_range,
+)
+from dsvae.visualise.labels import Labels
 from dsvae.visualise.matrices import prior_samples, swap_cells, with_edges
 
 SWAP_SEQUENCES = 6  # sources of the swap matrix: a 6x6 matrix stays readable at 64 px frames
@@ -40,13 +47,21 @@ def write_samples(model: DSVAE, x: Tensor, out_dir: Path, tag: str) -> list[Path
     x_cpu = x.detach().float().cpu()
     recon = model.reconstruct(x).float().cpu()  # (B, T, *frame)
     paths = [out_dir / f"{tag}_recon.png", out_dir / f"{tag}_swap.png", out_dir / f"{tag}_prior.png"]
-    save_sequence_grid(interleave(x_cpu, recon), paths[0], vrange)
+    B, T = x.shape[:2]
+    frames = [] if vector else [f"t={t + 1}" for t in range(T)]
+    recon_labels = Labels(f"{tag}: inputs and their reconstructions", ["input", "reconstruction"] * B, frames)
+    save_picture(labelled_sequence_grid(interleave(x_cpu, recon), recon_labels, vrange), paths[0])
 
-    n = min(SWAP_SEQUENCES, x.shape[0])
+    n = min(SWAP_SEQUENCES, B)
     cells = swap_cells(model, x[:n]).float()  # (n, n, T, *frame)
     blank = vrange[0] if vrange else 1.0
-    save_picture(strip_matrix(with_edges(cells, x_cpu[:n], blank), vrange), paths[1])
+    swap_labels = Labels(f"{tag}: row: f (content) from the left edge; column: z_1:T (motion) from the top edge",
+                         ["z from:", *(f"f from {i + 1}" for i in range(n))],
+                         ["f from:", *(f"z from {i + 1}" for i in range(n))])  # fmt: skip
+    save_picture(labelled_strip_matrix(with_edges(cells, x_cpu[:n], blank), swap_labels, vrange), paths[1])
 
-    gen = prior_samples(model, x.shape[0], x.shape[1]).float()  # (B, T, *frame)
-    save_sequence_grid(gen, paths[2], vrange)
+    gen = prior_samples(model, B, T).float()  # (B, T, *frame)
+    samples = [f"sample {i + 1}" for i in range(B)]
+    prior_labels = Labels(f"{tag}: f and z_1:T both drawn from the prior", samples, frames)
+    save_picture(labelled_sequence_grid(gen, prior_labels, vrange), paths[2])
     return paths

@@ -45,8 +45,9 @@ class Axis:
         self.log = log
         f = math.log10 if log else (lambda v: v)
         self.lo, self.hi = f(lo), f(hi)
-        if self.hi <= self.lo:
-            self.lo, self.hi = self.lo - 0.5, self.hi + 0.5
+        if self.hi <= self.lo:  # a constant series: a band around it, sized to the value (an lr of 1e-3 too)
+            pad = 0.1 * abs(self.lo) or 0.5
+            self.lo, self.hi = self.lo - pad, self.hi + pad
         self.p0, self.p1 = p0, p1
 
     def __call__(self, v: float) -> float:
@@ -56,15 +57,27 @@ class Axis:
     def ticks(self) -> list[float]:
         if not self.log:
             return nice_ticks(self.lo, self.hi)
-        return [10.0**e for e in range(math.ceil(self.lo - 1e-9), math.floor(self.hi + 1e-9) + 1)]
+        decades = [10.0**e for e in range(math.ceil(self.lo - 1e-9), math.floor(self.hi + 1e-9) + 1)]
+        if len(decades) >= 2:
+            return decades
+        # less than a decade: 1-2-5 steps, or round values on a linear grid when even those are too sparse
+        steps = [m * 10.0**e for e in range(math.floor(self.lo) - 1, math.ceil(self.hi) + 1) for m in (1, 2, 5)]
+        inside = [v for v in steps if self.lo - 1e-9 <= math.log10(v) <= self.hi + 1e-9]
+        return inside if len(inside) >= 3 else nice_ticks(10**self.lo, 10**self.hi)
 
 
 def line_chart(
-    title: str, series: Series, x_label: str = "step", y_range: tuple[float, float] | None = None
+    title: str,
+    series: Series,
+    x_label: str = "step",
+    y_range: tuple[float, float] | None = None,
+    log: bool | None = None,
 ) -> str:
     """An SVG chart of the non-empty series (each a list of (x, y)); non-finite points are dropped.
 
     ``y_range`` fixes a linear y axis (e.g. (0, 1) for accuracies) instead of fitting the data.
+    ``log``: True asks for a log y axis (kept linear if a value is <= 0), False forbids it, None
+    decides from the data's span (``LOG_SPAN``).
     """
     clean = {k: [(x, y) for x, y in pts if math.isfinite(x) and math.isfinite(y)] for k, pts in series.items()}
     clean = {k: v for k, v in clean.items() if v}
@@ -77,7 +90,9 @@ def line_chart(
         return "".join(parts)
     xs = [x for pts in clean.values() for x, _ in pts]
     ys = [y for pts in clean.values() for _, y in pts]
-    log = y_range is None and min(ys) > 0 and max(ys) / min(ys) > LOG_SPAN
+    positive = min(ys) > 0
+    wide = positive and max(ys) / min(ys) > LOG_SPAN
+    log = y_range is None and positive and (wide if log is None else log)
     y_lo, y_hi = y_range or (min(ys), max(ys))
     ax = Axis(min(xs), max(xs), LEFT, WIDTH - RIGHT)
     ay = Axis(y_lo, y_hi, HEIGHT - BOTTOM, TOP, log=log)
