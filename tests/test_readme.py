@@ -65,7 +65,9 @@ def dsvae_args(command: list[str]) -> list[str] | None:
     """The arguments after ``dsvae`` (also ``.venv/bin/dsvae`` and ``torchrun ... -m dsvae``), else None."""
     for i, token in enumerate(command):
         if token.endswith("/dsvae") or (token == "dsvae" and (i == 0 or command[i - 1] == "-m")):
-            return command[i + 1 :]
+            args = command[i + 1 :]
+            ends = [k for k, t in enumerate(args) if t in (">", ">>", "|", "&&", ";")]  # a redirect or a pipe
+            return args[: ends[0]] if ends else args
     return None
 
 
