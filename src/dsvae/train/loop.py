@@ -26,12 +26,14 @@ from dsvae.data import SequenceDataset
 from dsvae.errors import DSVAEError
 from dsvae.io import write_json
 from dsvae.model import DSVAE
+from dsvae.outputs import check_writable, is_empty_dir, sweep_partials
 from dsvae.train import distributed as dist_utils
-from dsvae.train.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
+from dsvae.train.checkpoint import check_trainer_state, find_checkpoint, load_checkpoint, save_checkpoint
 from dsvae.train.config import RunConfig
 from dsvae.train.distributed import DistInfo
 from dsvae.train.logger import RunLogger
 from dsvae.train.run_folder import CHECKPOINTS, CONFIG_NAME, SAMPLES
+from dsvae.train.run_lock import LOCK_NAME, RunLock
 from dsvae.train.sampler import StepBatchSampler
 from dsvae.train.schedule import kl_scale, learning_rate
 from dsvae.train.speed import prepare_for_speed, retain_freed_memory
@@ -87,12 +89,14 @@ class Trainer:
         self.cfg, self.run_dir = cfg, Path(run_dir)
         self.dist = dist or DistInfo()
         self.resume, self.should_stop, self.max_new_steps = resume, should_stop, max_new_steps
+        if max_new_steps is not None and (not isinstance(max_new_steps, int) or max_new_steps < 1):
+            raise DSVAEError(f"the number of steps to run (--steps) must be a positive integer, got {max_new_steps!r}")
         self.device = resolve_device(cfg.train.device, self.dist)
         if cfg.train.precision == "fp16" and self.device.type != "cuda":
             raise DSVAEError("train.precision=fp16 needs a CUDA device; use fp32 (or bf16) on CPU")
+        check_run_folder(self.run_dir, resume)
         self.train_set, self.test_set = self._open_data()
-        if not resume and (self.run_dir / CONFIG_NAME).exists():
-            raise DSVAEError(f"{self.run_dir} already holds a run; use --resume {self.run_dir} or another --out")
+        self.lock = RunLock(self.run_dir)
         self.log = RunLogger(self.run_dir, enabled=self.dist.is_main, echo=echo, tensorboard=cfg.train.tensorboard)
         self.echo = echo
 
@@ -124,6 +128,7 @@ class Trainer:
         if self.device.type == "cpu":
             retain_freed_memory()  # keep large freed activations mapped: no page faults every step
         self.model = DSVAE(self.cfg.model).to(self.device)
+        self.model.check_values = False  # no per-step host sync: the data folder was checked when opened
         self.model = prepare_for_speed(self.model, channels_last=tc.channels_last)
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=tc.lr, betas=tc.betas, weight_decay=tc.weight_decay
@@ -142,10 +147,13 @@ class Trainer:
     def _load_latest(self) -> None:
         folder = find_checkpoint(self.run_dir / CHECKPOINTS / "latest")
         if folder is None:
-            raise DSVAEError(f"cannot resume: {self.run_dir} has no checkpoint under {CHECKPOINTS}/latest")
-        state = load_checkpoint(folder, self.model, self.optimizer, self.scaler)
-        self.step, self.skipped = int(state["step"]), int(state["skipped_steps"])
-        self.best_elbo = state.get("best_test_elbo")
+            # killed before its first checkpoint: nothing to lose by starting over, with the saved config
+            self.log.info(f"{self.run_dir} has no checkpoint yet (stopped before the first): starting it from step 0")
+            self.log.trim_metrics(0)
+            return
+        state = check_trainer_state(load_checkpoint(folder, self.model, self.optimizer, self.scaler), folder)
+        self.step, self.skipped, self.best_elbo = state["step"], state["skipped_steps"], state["best_test_elbo"]
+        self.log.trim_metrics(self.step)
         self.log.info(f"resumed from {folder} at step {self.step}")
 
     def _autocast(self) -> contextlib.AbstractContextManager:
@@ -194,11 +202,11 @@ class Trainer:
         self.bad_in_row += 1
         self.log.info(f"step {self.step}: non-finite {term}; step skipped ({self.bad_in_row} in a row)")
         if self.bad_in_row >= self.cfg.train.max_bad_steps:
+            none = " (no update was made)" if self.step == 0 else ""
             raise DSVAEError(
-                f"training stopped at step {self.step}: {self.bad_in_row} steps in a row had a non-finite {term}; "
-                "lower train.lr, or check the data for NaN/inf"
+                f"training stopped at step {self.step}{none}: {self.bad_in_row} steps in a row had a non-finite "
+                f"{term}; lower train.lr, or check the data for NaN/inf"
             )
-        self.step += 1
 
     # -- evaluation, checkpoints, samples ------------------------------------------------------
 
@@ -287,6 +295,7 @@ class Trainer:
         """Train until max_steps, the time budget, max_new_steps or a stop request; checkpoint; return."""
         dist_utils.init(self.dist, self.device)
         try:
+            self._own_folder()
             self._build()
             if self.dist.is_main and not self.resume:
                 write_json(self.run_dir / CONFIG_NAME, to_dict(self.cfg))
@@ -294,7 +303,28 @@ class Trainer:
             return self._loop()
         finally:
             self.log.close()
+            self.lock.release()
             dist_utils.shutdown(self.dist)
+
+    def _own_folder(self) -> None:
+        """Rank 0 locks the run folder (every process stops if it cannot) and sweeps killed writes."""
+        refused: DSVAEError | None = None
+        if self.dist.is_main:
+            try:
+                self.lock.acquire()
+                check_run_folder(self.run_dir, self.resume)  # again, now that no one else can write it
+            except DSVAEError as exc:
+                refused = exc
+        if dist_utils.any_flag(refused is not None, self.dist, self.device):
+            raise refused or DSVAEError("the run folder is in use (see the first process's error)")
+        if not self.dist.is_main:
+            return
+        self.log.open()
+        if self.lock.stale_pid is not None:
+            self.log.info(f"took over the lock of process {self.lock.stale_pid}, which is no longer running")
+        for which in ("latest", "best"):
+            for path in sweep_partials(self.run_dir / CHECKPOINTS / which):
+                self.log.info(f"removed {path.name}, left by a killed checkpoint write")
 
     def _loop(self) -> TrainResult:
         tc = self.cfg.train
@@ -308,13 +338,15 @@ class Trainer:
                    dynamic_ncols=True, unit="step")  # fmt: skip
         stopped = self._stop_reason(started, new_steps)
         while stopped is None:
-            epoch, start = divmod(self.step, per_epoch)
+            # batches read so far = updates + skipped batches: a skipped step is not an update, but
+            # its batch is consumed, so the data order of a resumed run stays the uninterrupted one's
+            epoch, start = divmod(self.step + self.skipped, per_epoch)
             for batch in self._loader(epoch, start):
                 values = self.train_step(batch["x"].to(self.device, non_blocking=True))
                 if values is not None:
                     self.step += 1
                     window.append(values)
-                new_steps += 1
+                    new_steps += 1
                 tick_steps += 1
                 bar.update(1)
                 if values is not None and (self.step % tc.log_every == 0 or self.step == tc.max_steps):
@@ -324,7 +356,8 @@ class Trainer:
                     self.log.metrics(self.step, "train", last_train)
                     bar.set_postfix({k: f"{last_train[k]:.4g}" for k in ("loss", "recon", "kl_f", "kl_z", "seq_per_s")})
                     window, tick, tick_steps = [], time.time(), 0
-                last_test = self._periodic(last_test)
+                if values is not None:
+                    last_test = self._periodic(last_test)
                 stopped = self._stop_reason(started, new_steps)
                 if stopped is not None:
                     break
@@ -339,7 +372,10 @@ class Trainer:
             if last_test:
                 self.log.metrics(self.step, "test", last_test)
                 self.log.info(f"step {self.step} test: {RunLogger.format_terms(last_test)}", console=False)
-                if self.best_elbo is None or last_test["elbo"] > self.best_elbo:
+                if not math.isfinite(last_test["elbo"]):
+                    # a NaN compares False with everything: taken as best it would freeze "best" for ever
+                    self.log.info(f"step {self.step}: the test ELBO is {last_test['elbo']}; best checkpoint kept")
+                elif self.best_elbo is None or last_test["elbo"] > self.best_elbo:
                     self.best_elbo = last_test["elbo"]
                     self.save("best")
         if self.step % tc.checkpoint_every == 0:
@@ -359,5 +395,37 @@ class Trainer:
         )
         self.log.info(summary)
         if self.dist.is_main:
-            write_json(self.run_dir / "summary.json", result.__dict__)
+            write_json(self.run_dir / "summary.json", summary_record(result))
         return result
+
+
+def check_run_folder(run_dir: Path, resume: bool) -> None:
+    """A new run needs a new or empty folder (the lock of a killed start is fine); a resume needs a run."""
+    check_writable(run_dir, "run folder")
+    holds_run = (run_dir / CONFIG_NAME).is_file()
+    if resume:
+        if not holds_run:
+            raise DSVAEError(f"cannot resume {run_dir}: it holds no run (no {CONFIG_NAME}); start one with --out")
+        return
+    if holds_run:
+        raise DSVAEError(f"{run_dir} already holds a run; continue it with --resume {run_dir}, or choose another --out")
+    if run_dir.exists() and not is_empty_dir(run_dir, ignore=(LOCK_NAME,)):
+        raise DSVAEError(f"{run_dir} is not empty and is not a run folder; choose another --out")
+
+
+def summary_record(result: TrainResult) -> dict[str, object]:
+    """``summary.json``: the result, with non-finite numbers as null (JSON has no NaN) and a note saying which."""
+
+    def clean(value: object, name: str, bad: list[str]) -> object:
+        if isinstance(value, dict):
+            return {k: clean(v, f"{name}.{k}", bad) for k, v in value.items()}
+        if isinstance(value, float) and not math.isfinite(value):
+            bad.append(f"{name} was {value}")
+            return None
+        return value
+
+    bad: list[str] = []
+    record = {k: clean(v, k, bad) for k, v in result.__dict__.items()}
+    if bad:
+        record["non_finite"] = bad  # null above means: this value was not a finite number
+    return record
