@@ -195,6 +195,8 @@ def _parse_text(text: str) -> Any:
     lowered = text.strip()
     if lowered in ("True", "False"):
         return lowered == "True"
+    if lowered.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        return float(lowered)  # so that the field's check names it as not finite
     try:
         return json.loads(lowered)
     except json.JSONDecodeError:

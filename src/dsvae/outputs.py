@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -53,12 +53,15 @@ def is_empty_dir(path: Path, ignore: tuple[str, ...] = ()) -> bool:
     return path.is_dir() and all(p.name in ignore for p in path.iterdir())
 
 
-def check_output_folder(path: str | Path, marker: str, overwrite: bool, what: str, option: str = "--out") -> bool:
+def check_output_folder(
+    path: str | Path, marker: str | Callable[[Path], bool], overwrite: bool, what: str, option: str = "--out"
+) -> bool:
     """Apply the output-folder rule to ``path``; True if it holds an earlier output to replace.
 
     Args:
         path: the folder the user named.
-        marker: the file name that marks an earlier output of this command (e.g. ``meta.json``).
+        marker: the file name that marks an earlier output of this command (e.g. ``meta.json``),
+            or a test of a folder where a file name is not enough.
         overwrite: the user passed ``--overwrite``.
         what: the kind of output, for messages (e.g. "data folder").
         option: the option that named it, for messages.
@@ -67,7 +70,8 @@ def check_output_folder(path: str | Path, marker: str, overwrite: bool, what: st
     check_writable(path, what)
     if not path.exists() or is_empty_dir(path):
         return False
-    if not (path / marker).is_file():
+    earlier = marker(path) if callable(marker) else (path / marker).is_file()
+    if not earlier:
         raise DSVAEError(f"{path} is not empty and is not a {what}; choose another {option}")
     if not overwrite:
         raise DSVAEError(f"{path} already holds a {what}; pass --overwrite to replace it, or choose another {option}")

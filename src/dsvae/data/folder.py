@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ import torch
 from torch.utils.data import Dataset
 
 from dsvae.errors import DSVAEError
+from dsvae.outputs import check_writable, make_partial, swap_in, sweep_partials
 
 FORMAT = "dsvae-data"
 FORMAT_VERSION = 1
@@ -297,8 +297,9 @@ class DataFolderWriter:
         self._maps: list[np.memmap] = []
 
     def __enter__(self) -> DataFolderWriter:
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", suffix=".partial", dir=self.out.parent))
+        check_writable(self.out, "data folder")
+        sweep_partials(self.out)  # builds of this folder killed midway (one left 1.1 GB)
+        self.tmp = make_partial(self.out)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -326,14 +327,6 @@ class DataFolderWriter:
             arr.flush()
         self._maps.clear()
         (self.tmp / META_NAME).write_text(json.dumps(info.to_json(), indent=2) + "\n")
-        old = None
-        if self.out.exists():
-            old = self.out.with_name(f".{self.out.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            self.out.rename(old)
-        self.tmp.rename(self.out)
+        swap_in(self.tmp, self.out)
         self.tmp = None
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
         return self.out

@@ -43,7 +43,6 @@ class RunLogger:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._metrics = open(self.run_dir / METRICS_NAME, "a", buffering=1)  # noqa: SIM115 (kept open for the run)
         self._log = open(self.run_dir / LOG_NAME, "a", buffering=1)  # noqa: SIM115
-        self._tb = tensorboard_writer(self.run_dir / TENSORBOARD_DIR) if self.tensorboard else None
         for line in self._pending:
             self._log.write(line)
         self._pending.clear()
@@ -66,7 +65,10 @@ class RunLogger:
             return
         record = {"step": step, "split": split, "time": round(time.time() - self.start, 3)}
         record.update({k: (v if math.isfinite(v) else str(v)) for k, v in values.items()})
-        self._metrics.write(json.dumps(record) + "\n")  # type: ignore[union-attr]
+        self._metrics.write(json.dumps(record) + "\n")
+        if self._tb is None and self.tensorboard:  # made at the first record: a refused resume writes no events file
+            self._tb = tensorboard_writer(self.run_dir / TENSORBOARD_DIR)
+            self.tensorboard = self._tb is not None
         if self._tb is not None:
             for k, v in values.items():
                 self._tb.add_scalar(f"{split}/{k}", v, step)
