@@ -158,7 +158,7 @@ T = ["train", "--preset", "shapes", "--quiet", *TINY]
 NEW = ["--data", "{data}", "--out", "{tmp}/r"]
 EV = ["evaluate", "{run}", "--judge", "{tmp}/judge", "--quiet"]
 J = ["judge", "--data", "{data}", "--quiet"]
-SH = ["data", "shapes", "--train", "8", "--test", "4", "--frames", "2", "--size", "16", "--quiet"]
+SH = ["data", "shapes", "--train", "8", "--test", "4", "--frames", "2", "--size", "32", "--quiet"]
 
 CLI_ROWS: list[tuple[str, list[str], str, Callable | None]] = [
     # dsvae train: config values
@@ -339,4 +339,3 @@ def test_api_raises_one_clear_line(call: Callable[[DSVAE], object], message: str
         call(model)
     text = str(info.value)
     assert "\n" not in text and re.search(message, text), text
-

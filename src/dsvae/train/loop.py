@@ -94,9 +94,10 @@ class Trainer:
         self.device = resolve_device(cfg.train.device, self.dist)
         if cfg.train.precision == "fp16" and self.device.type != "cuda":
             raise DSVAEError("train.precision=fp16 needs a CUDA device; use fp32 (or bf16) on CPU")
+        self.lock = RunLock(self.run_dir)
+        self.lock.check_free()  # "being trained" says more than "already holds a run"
         check_run_folder(self.run_dir, resume)
         self.train_set, self.test_set = self._open_data()
-        self.lock = RunLock(self.run_dir)
         self.log = RunLogger(self.run_dir, enabled=self.dist.is_main, echo=echo, tensorboard=cfg.train.tensorboard)
         self.echo = echo
 

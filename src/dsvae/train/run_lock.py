@@ -55,6 +55,23 @@ class RunLock:
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
 
+    def check_free(self) -> None:
+        """Raise the refusal :meth:`acquire` would give if another process holds the lock; take nothing."""
+        if not self.path.is_file() or fcntl is None:
+            return
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return  # unreadable: acquire will say so
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise DSVAEError(self._busy_message(_read_pid(fd))) from None
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
     def _busy_message(self, pid: int | None) -> str:
         who = f"process {pid}" if pid is not None else "another process"
         return (
