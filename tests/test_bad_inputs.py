@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 import shutil
 from collections.abc import Callable
@@ -339,3 +340,27 @@ def test_api_raises_one_clear_line(call: Callable[[DSVAE], object], message: str
         call(model)
     text = str(info.value)
     assert "\n" not in text and re.search(message, text), text
+
+
+def test_a_read_only_parent_is_refused_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders; the rows with a path under a file cover this check")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        assert main([*SH, "--out", str(locked / "d")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is not writable" in err
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o755)
+
+
+def test_data_overwrite_replaces_an_earlier_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "d"
+    assert main([*SH, "--out", str(out), "--seed", "1"]) == 0
+    first = (out / "train" / "frames.npy").read_bytes()
+    assert main([*SH, "--out", str(out), "--seed", "2", "--overwrite"]) == 0
+    assert (out / "train" / "frames.npy").read_bytes() != first  # the new build, swapped in
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]  # no staging or old copy left
