@@ -26,14 +26,14 @@ from dsvae.data import SequenceDataset
 from dsvae.errors import DSVAEError
 from dsvae.io import write_json
 from dsvae.model import DSVAE
-from dsvae.outputs import check_writable, is_empty_dir, sweep_partials
+from dsvae.outputs import sweep_partials
 from dsvae.train import distributed as dist_utils
 from dsvae.train.checkpoint import check_trainer_state, find_checkpoint, load_checkpoint, save_checkpoint
 from dsvae.train.config import RunConfig
 from dsvae.train.distributed import DistInfo
 from dsvae.train.logger import RunLogger
-from dsvae.train.run_folder import CHECKPOINTS, CONFIG_NAME, SAMPLES
-from dsvae.train.run_lock import LOCK_NAME, RunLock
+from dsvae.train.run_folder import CHECKPOINTS, CONFIG_NAME, SAMPLES, check_run_folder, json_safe
+from dsvae.train.run_lock import RunLock
 from dsvae.train.sampler import StepBatchSampler
 from dsvae.train.schedule import kl_scale, learning_rate
 from dsvae.train.speed import prepare_for_speed, retain_freed_memory
@@ -396,37 +396,6 @@ class Trainer:
         )
         self.log.info(summary)
         if self.dist.is_main:
-            write_json(self.run_dir / "summary.json", summary_record(result))
+            write_json(self.run_dir / "summary.json", json_safe(result.__dict__))
         return result
 
-
-def check_run_folder(run_dir: Path, resume: bool) -> None:
-    """A new run needs a new or empty folder (the lock of a killed start is fine); a resume needs a run."""
-    check_writable(run_dir, "run folder")
-    holds_run = (run_dir / CONFIG_NAME).is_file()
-    if resume:
-        if not holds_run:
-            raise DSVAEError(f"cannot resume {run_dir}: it holds no run (no {CONFIG_NAME}); start one with --out")
-        return
-    if holds_run:
-        raise DSVAEError(f"{run_dir} already holds a run; continue it with --resume {run_dir}, or choose another --out")
-    if run_dir.exists() and not is_empty_dir(run_dir, ignore=(LOCK_NAME,)):
-        raise DSVAEError(f"{run_dir} is not empty and is not a run folder; choose another --out")
-
-
-def summary_record(result: TrainResult) -> dict[str, object]:
-    """``summary.json``: the result, with non-finite numbers as null (JSON has no NaN) and a note saying which."""
-
-    def clean(value: object, name: str, bad: list[str]) -> object:
-        if isinstance(value, dict):
-            return {k: clean(v, f"{name}.{k}", bad) for k, v in value.items()}
-        if isinstance(value, float) and not math.isfinite(value):
-            bad.append(f"{name} was {value}")
-            return None
-        return value
-
-    bad: list[str] = []
-    record = {k: clean(v, k, bad) for k, v in result.__dict__.items()}
-    if bad:
-        record["non_finite"] = bad  # null above means: this value was not a finite number
-    return record
