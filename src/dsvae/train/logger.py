@@ -27,8 +27,8 @@ def tensorboard_writer(log_dir: Path) -> Any | None:
 class RunLogger:
     """Appends to ``metrics.jsonl`` and ``log.txt`` (and TensorBoard events); silent on ranks other than 0.
 
-    Nothing is created before :meth:`open` (called once the run folder is locked); lines logged
-    before it are kept and written then.
+    Nothing is created before :meth:`open` (called once the run folder is locked and the model
+    and its checkpoint are loaded); lines logged before it are kept and written then.
     """
 
     def __init__(self, run_dir: Path, enabled: bool, echo: bool = True, tensorboard: bool = True) -> None:
@@ -43,6 +43,7 @@ class RunLogger:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._metrics = open(self.run_dir / METRICS_NAME, "a", buffering=1)  # noqa: SIM115 (kept open for the run)
         self._log = open(self.run_dir / LOG_NAME, "a", buffering=1)  # noqa: SIM115
+        self._tb = tensorboard_writer(self.run_dir / TENSORBOARD_DIR) if self.tensorboard else None
         for line in self._pending:
             self._log.write(line)
         self._pending.clear()
@@ -52,9 +53,12 @@ class RunLogger:
         if not self.enabled:
             return
         path = self.run_dir / METRICS_NAME
+        records = read_metrics(self.run_dir)
+        kept = [r for r in records if isinstance(r.get("step"), int) and r["step"] <= step]
+        if len(kept) == len(records):
+            return
         if self._metrics is not None:
             self._metrics.close()
-        kept = [r for r in read_metrics(self.run_dir) if isinstance(r.get("step"), int) and r["step"] <= step]
         text = "".join(json.dumps(r) + "\n" for r in kept)
         atomic_write(path, lambda p: p.write_text(text))
         if self._metrics is not None:
@@ -66,9 +70,6 @@ class RunLogger:
         record = {"step": step, "split": split, "time": round(time.time() - self.start, 3)}
         record.update({k: (v if math.isfinite(v) else str(v)) for k, v in values.items()})
         self._metrics.write(json.dumps(record) + "\n")
-        if self._tb is None and self.tensorboard:  # made at the first record: a refused resume writes no events file
-            self._tb = tensorboard_writer(self.run_dir / TENSORBOARD_DIR)
-            self.tensorboard = self._tb is not None
         if self._tb is not None:
             for k, v in values.items():
                 self._tb.add_scalar(f"{split}/{k}", v, step)

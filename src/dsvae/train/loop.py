@@ -298,6 +298,7 @@ class Trainer:
         try:
             self._own_folder()
             self._build()
+            self.log.open()  # after the checkpoint loaded: a refused resume leaves the run as it was
             if self.dist.is_main and not self.resume:
                 write_json(self.run_dir / CONFIG_NAME, to_dict(self.cfg))
                 self.log.info(f"run folder {self.run_dir}; parameters {self.model.num_parameters()}")
@@ -320,7 +321,6 @@ class Trainer:
             raise refused or DSVAEError("the run folder is in use (see the first process's error)")
         if not self.dist.is_main:
             return
-        self.log.open()
         if self.lock.stale_pid is not None:
             self.log.info(f"took over the lock of process {self.lock.stale_pid}, which is no longer running")
         for which in ("latest", "best"):
