@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class DSVAEConfig:
     kl_z_weight: float = 1.0  # weight on the z KL term; 1 is the note's ELBO
 
     def __post_init__(self) -> None:
+        check_finite_floats(self, "model")
         for name in ("n_frames", "channels", "dim_z", "dim_f", "dim_h", "dim_hidden", "n_channels"):
             _check_positive(self, name)
         if self.frame_dim < 0:
@@ -93,6 +95,16 @@ def _check_positive(cfg: Any, name: str, prefix: str = "model") -> None:
     value = getattr(cfg, name)
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise DSVAEError(f"{prefix}.{name} must be a positive integer, got {value!r}")
+
+
+def check_finite_floats(cfg: Any, prefix: str) -> None:
+    """Refuse NaN and infinities in every float field (a NaN passes every ``<`` check silently)."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        values = value if isinstance(value, (tuple, list)) else (value,)
+        for v in values:
+            if isinstance(v, float) and not math.isfinite(v):
+                raise DSVAEError(f"{prefix}.{f.name} must be a finite number, got {value!r}")
 
 
 def _check_choice(cfg: Any, name: str, choices: tuple[str, ...], prefix: str = "model") -> None:
@@ -151,7 +163,10 @@ def _coerce(tp: Any, value: Any, name: str) -> Any:
     if origin in (tuple, list):
         if not isinstance(value, (list, tuple)):
             raise DSVAEError(f"{name} must be a list, got {value!r}")
-        (arg, *_rest) = typing.get_args(tp) or (Any,)
+        args = typing.get_args(tp) or (Any,)
+        if origin is tuple and Ellipsis not in args and len(value) != len(args):
+            raise DSVAEError(f"{name} must be a list of {len(args)} values, got {value!r}")
+        (arg, *_rest) = args
         items = [_coerce(arg, v, name) if arg is not Any else v for v in value]
         return tuple(items) if origin is tuple else items
     if tp is bool:
@@ -164,6 +179,8 @@ def _coerce(tp: Any, value: Any, name: str) -> Any:
         raise DSVAEError(f"{name} must be an integer, got {value!r}")
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise DSVAEError(f"{name} must be a finite number, got {value!r}")
             return float(value)
         raise DSVAEError(f"{name} must be a number, got {value!r}")
     if tp is str:
@@ -178,6 +195,8 @@ def _parse_text(text: str) -> Any:
     lowered = text.strip()
     if lowered in ("True", "False"):
         return lowered == "True"
+    if lowered.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        return float(lowered)  # so that the field's check names it as not finite
     try:
         return json.loads(lowered)
     except json.JSONDecodeError:

@@ -68,6 +68,8 @@ def read_json(path: str | Path, what: str = "file") -> Any:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DSVAEError(f"{what} {path} is not valid JSON ({exc}); it may be corrupt") from exc
+    except RecursionError:
+        raise DSVAEError(f"{what} {path} is nested too deeply to be a dsvae file; it may be corrupt") from None
 
 
 def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from dsvae.data import (
@@ -21,11 +22,13 @@ from dsvae.data import (
     moving_mnist_from_npy,
     read_info,
 )
+from dsvae.data.folder import META_NAME
 from dsvae.data.mnist import DEFAULT_BASE_URL as MNIST_URL
 from dsvae.data.mnist import download_mnist
 from dsvae.data.sprite_sheets import DEFAULT_BASE_URL as SHEETS_URL
 from dsvae.data.sprite_sheets import SPRITES_COMMIT, download_sheets
 from dsvae.errors import DSVAEError
+from dsvae.outputs import check_output_folder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,10 +43,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", metavar="DIR", required=True, type=Path, help="the data folder to write (new or empty)")
     p.add_argument(
-        "--out", metavar="DIR", required=True, type=Path, help="the data folder to write (replaced only on success)"
+        "--overwrite", action="store_true", help="replace an earlier data folder at --out (only once the build is done)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _checked(build: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Apply the output-folder rule to --out before any download or build."""
+
+    def run(args: argparse.Namespace) -> int:
+        check_output_folder(args.out, META_NAME, args.overwrite, "data folder")
+        return build(args)
+
+    return run
 
 
 def _download_options(p: argparse.ArgumentParser, base_url: str) -> None:
@@ -83,7 +97,7 @@ def _sprites(p: argparse.ArgumentParser) -> None:
     _common(p)
     p.add_argument("--sheets", metavar="DIR", type=Path, help="folder of the LPC sheet layers (default: download them)")
     _download_options(p, SHEETS_URL)
-    p.set_defaults(func=run_sprites)
+    p.set_defaults(func=_checked(run_sprites))
 
 
 def _moving_mnist(p: argparse.ArgumentParser) -> None:
@@ -105,7 +119,7 @@ def _moving_mnist(p: argparse.ArgumentParser) -> None:
         "--test-fraction", metavar="F", type=float, default=0.1, help="with --from-npy: share for the test split"
     )
     _download_options(p, MNIST_URL)
-    p.set_defaults(func=run_moving_mnist)
+    p.set_defaults(func=_checked(run_moving_mnist))
 
 
 def _fsdd(p: argparse.ArgumentParser) -> None:
@@ -117,7 +131,7 @@ def _fsdd(p: argparse.ArgumentParser) -> None:
         "--frames", metavar="T", type=int, default=32, help="log-mel frames per sequence, 20 ms apart (default 32)"
     )
     p.add_argument("--mels", metavar="N", type=int, default=80, help="mel bins per frame (default 80)")
-    p.set_defaults(func=run_fsdd)
+    p.set_defaults(func=_checked(run_fsdd))
 
 
 def _shapes(p: argparse.ArgumentParser) -> None:
@@ -127,7 +141,7 @@ def _shapes(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", metavar="T", type=int, default=8, help="frames per sequence (default 8)")
     p.add_argument("--size", metavar="PIXELS", type=int, default=64, help="canvas size in pixels (default 64)")
     p.add_argument("--seed", metavar="N", type=int, default=0, help="seed of the generator")
-    p.set_defaults(func=run_shapes)
+    p.set_defaults(func=_checked(run_shapes))
 
 
 def _array(p: argparse.ArgumentParser) -> None:
@@ -138,7 +152,7 @@ def _array(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", metavar="NAME", default="array", help="data set name recorded in meta.json")
     _label_options(p)
     _split_options(p)
-    p.set_defaults(func=run_array)
+    p.set_defaults(func=_checked(run_array))
 
 
 def _frames(p: argparse.ArgumentParser) -> None:
@@ -158,7 +172,7 @@ def _frames(p: argparse.ArgumentParser) -> None:
     p.add_argument("--channels", type=int, choices=(1, 3), help="1 grayscale or 3 RGB (default: as the first frame)")
     _label_options(p)
     _split_options(p)
-    p.set_defaults(func=run_frames)
+    p.set_defaults(func=_checked(run_frames))
 
 
 def cache_dir(args: argparse.Namespace, name: str) -> Path:

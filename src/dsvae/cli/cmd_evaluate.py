@@ -6,11 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
+import torch
+
 from dsvae.cli.keys import add_list_keys
 from dsvae.config import apply_overrides
-from dsvae.evaluate.protocol import EvalConfig, evaluate, write_evaluation
+from dsvae.errors import DSVAEError
+from dsvae.evaluate.protocol import EVAL_DIR, EvalConfig, evaluate, write_evaluation
 from dsvae.io import read_json
+from dsvae.outputs import check_output_folder, check_writable, staged_folder
 from dsvae.train.logger import log_scores
+
+MARKER = "metrics.json"  # what marks a folder as an earlier evaluation
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", help="data folder (default: the run config's data.path)")
     p.add_argument("--max-sequences", type=int, help="score a random subset of this many test sequences")
     p.add_argument("--min-judge-accuracy", type=float, help="accept a judge whose worst head reaches this")
+    p.add_argument("--out", metavar="DIR", type=Path, help="write metrics.json and metrics.md here (default: RUN/eval)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation at --out")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
         help="eval config overrides, e.g. seed=1 (keys: --list-keys)")
@@ -36,13 +44,27 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             overrides.append(f"{key}={value}")
     cfg = apply_overrides(EvalConfig(), overrides)
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise DSVAEError("device=cuda but no CUDA device is available; use device=cpu")
+    if not Path(args.run).is_dir():
+        raise DSVAEError(f"run folder {args.run} does not exist")
+    # checked before the (long) evaluation, so it never fails at the end
+    if args.out is not None:
+        check_output_folder(args.out, MARKER, args.overwrite, "evaluation folder")
+    else:
+        check_writable(Path(args.run) / EVAL_DIR, "evaluation folder")
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr))
     metrics = evaluate(args.run, args.judge, cfg, data_dir=args.data, log=log)
-    paths = write_evaluation(args.run, metrics)
-    summary = Path(args.run) / "summary.json"
-    done = read_json(summary, what="run summary") if summary.is_file() else {}
-    step = done.get("step", 0) if isinstance(done, dict) else 0
-    log_scores(Path(args.run), metrics, int(step))  # TensorBoard, when the run logs to it
+    if args.out is None:  # derived inside the run: refreshed in place, file by file
+        paths = write_evaluation(args.run, metrics)
+        summary = Path(args.run) / "summary.json"
+        done = read_json(summary, what="run summary") if summary.is_file() else {}
+        step = done.get("step", 0) if isinstance(done, dict) else 0
+        log_scores(Path(args.run), metrics, int(step))  # TensorBoard, when the run logs to it
+    else:
+        with staged_folder(args.out) as tmp:
+            write_evaluation(args.run, metrics, out=tmp)
+        paths = [args.out / "metrics.json", args.out / "metrics.md"]
     print(paths[1].read_text())
     print(f"wrote {paths[0]} and {paths[1]}")
     return 0

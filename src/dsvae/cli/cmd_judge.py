@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from dsvae.cli.keys import add_list_keys
 from dsvae.config import apply_overrides
-from dsvae.evaluate.judge import JudgeConfig
+from dsvae.errors import DSVAEError
+from dsvae.evaluate.judge import KIND, JudgeConfig
 from dsvae.evaluate.judge_train import train_and_save
+from dsvae.outputs import check_output_folder, sweep_partials
+from dsvae.pretrained import read_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("judge", help="train a judge (a classifier of every labelled factor) on a data folder")
     p.add_argument("--data", required=True, help="labelled data folder with train and test splits")
-    p.add_argument("--out", required=True, help="folder to save the judge into")
+    p.add_argument("--out", required=True, type=Path, help="folder to save the judge into (new or empty)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier judge at --out once training is done")
     p.add_argument("--steps", type=int, help="optimisation steps (judge.steps, default 1500)")
     p.add_argument("--threshold", type=float, help="accuracy every head needs on real test data (default 0.99)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -31,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
     if args.threshold is not None:
         overrides.append(f"threshold={args.threshold}")
     cfg = apply_overrides(JudgeConfig(), overrides)
+    # before the training, so an unusable --out never costs a training
+    check_output_folder(args.out, is_judge, args.overwrite, "judge folder")
+    sweep_partials(args.out)  # saves of this judge killed midway
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr))
     judge = train_and_save(args.data, args.out, cfg, log)
     print(f"judge saved to {args.out}; accuracy on real test sequences, clean and corrupted:")
@@ -46,3 +54,12 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 1
     return 0
+
+
+def is_judge(path: Path) -> bool:
+    """A folder saved by Judge.save (a run folder also has a config.json: the kind tells them apart)."""
+    try:
+        read_config(path, KIND)
+    except DSVAEError:
+        return False
+    return True

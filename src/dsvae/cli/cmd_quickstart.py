@@ -7,6 +7,7 @@ the run with the literature's protocol, and writes the pictures and the HTML rep
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -15,34 +16,58 @@ from dsvae.data import build_shapes
 from dsvae.evaluate.judge import JudgeConfig
 from dsvae.evaluate.judge_train import train_and_save
 from dsvae.evaluate.protocol import EvalConfig, evaluate, write_evaluation
+from dsvae.outputs import check_output_folder
 from dsvae.presets import get_preset
+from dsvae.train.config import RunConfig
 from dsvae.train.loop import Trainer
 from dsvae.visualise.report import build_report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("quickstart", help="synthetic data, a short training, judge scores, pictures and a report")
-    p.add_argument("--out", default="runs/quickstart", help="folder for the data, the judge and the run")
+    p.add_argument("--out", default="runs/quickstart", help="folder for the data, the judge and the run (new or empty)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier quickstart at --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
         help="overrides of the shapes preset (keys: `dsvae config --preset shapes`)")
     p.set_defaults(func=run)
 
 
+def is_quickstart(out: Path) -> bool:
+    """An earlier quickstart's folder: its data set or its run is there."""
+    return (out / "data" / "meta.json").is_file() or (out / "run" / "config.json").is_file()
+
+
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    say = (lambda _: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
+    cfg = apply_overrides(get_preset("shapes"), [f"data.path={(out / 'data').resolve()}", *args.overrides])
+    earlier = check_output_folder(out, is_quickstart, args.overwrite, "quickstart folder")
+    if not earlier:
+        return tour(out, cfg, args.quiet)
+    # the earlier tour stays aside until the new one has finished, and comes back if it fails
+    aside = out.with_name(f".{out.name}.old")
+    if aside.exists():
+        shutil.rmtree(aside)
+    out.rename(aside)
+    try:
+        status = tour(out, cfg, args.quiet)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        aside.rename(out)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+    return status
+
+
+def tour(out: Path, cfg: RunConfig, quiet: bool) -> int:
+    say = (lambda _: None) if quiet else (lambda line: print(line, file=sys.stderr))
     data, judge, run_dir = out / "data", out / "judge", out / "run"
-    if not (data / "meta.json").is_file():
-        print(f"1/4 building the synthetic shapes set in {data}")
-        build_shapes(data)
+    print(f"1/4 building the synthetic shapes set in {data}")
+    build_shapes(data)
     print(f"2/4 training the shapes preset into {run_dir}")
-    cfg = apply_overrides(get_preset("shapes"), [f"data.path={data.resolve()}", *args.overrides])
-    resume = (run_dir / "config.json").is_file()
-    result = Trainer(cfg, run_dir, resume=resume, echo=not args.quiet).run()
-    if not (judge / "config.json").is_file():
-        print(f"3/4 training a judge on the real sequences into {judge}")
-        train_and_save(data, judge, JudgeConfig(), say)
+    result = Trainer(cfg, run_dir, echo=not quiet).run()
+    print(f"3/4 training a judge on the real sequences into {judge}")
+    train_and_save(data, judge, JudgeConfig(), say)
     print("4/4 scoring the run and drawing the pictures")
     metrics = evaluate(run_dir, judge, EvalConfig(samples=2), log=say)
     write_evaluation(run_dir, metrics)

@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", metavar="FILE",
         help="JSON or TOML config file over the preset (a run's config.json too)")
     p.add_argument("--data", help="data folder written by `dsvae data` (sets data.path)")
-    p.add_argument("--out", help="new run folder to create")
+    p.add_argument("--out", help="new run folder to create (new or empty; a run is never overwritten)")
     p.add_argument("--resume", metavar="RUN", help="continue the run in RUN from its latest checkpoint")
     p.add_argument("--steps", type=int, help="stop (with a checkpoint) after this many steps in this call")
     p.add_argument("--quiet", action="store_true", help="no progress bar or console log")
@@ -92,6 +92,8 @@ def dist_from_env() -> DistInfo:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.steps is not None and args.steps < 1:
+        raise DSVAEError(f"--steps must be a positive number of steps, got {args.steps}")
     cfg, run_dir, resume = resolve_config(args)
     requested = {"stop": False}
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,11 +29,18 @@ import torch
 from torch.utils.data import Dataset
 
 from dsvae.errors import DSVAEError
+from dsvae.outputs import check_writable, make_partial, swap_in, sweep_partials
 
 FORMAT = "dsvae-data"
 FORMAT_VERSION = 1
 META_NAME = "meta.json"
 LAYOUTS = ("image", "vector")
+# what each layout stores: images as uint8 (scaled by 1/255) or float32 in [0, 1]; vectors as float32
+DTYPES = {"image": ("uint8", "float32"), "vector": ("float32",)}
+
+
+def _is_count(value: object, least: int = 1) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
 @dataclass
@@ -98,7 +104,22 @@ class DataInfo:
             raise DSVAEError(f"{where} is missing or has a bad field ({exc}); rebuild the folder") from exc
         if info.layout not in LAYOUTS:
             raise DSVAEError(f"{where}: layout must be one of {LAYOUTS}, got {info.layout!r}")
+        info.check(where)
         return info
+
+    def check(self, where: str) -> None:
+        """The fields a reader relies on: types, one dtype per layout, sane shapes and class lists."""
+        want = DTYPES[self.layout]
+        if self.dtype not in want:
+            raise DSVAEError(f"{where}: dtype must be {' or '.join(want)} for {self.layout} frames, got {self.dtype!r}")
+        dims = 3 if self.layout == "image" else 1
+        if len(self.frame_shape) != dims or not all(_is_count(d) for d in self.frame_shape):
+            raise DSVAEError(f"{where}: frame_shape must be {dims} positive integers, got {self.frame_shape}")
+        if not _is_count(self.n_frames) or not all(_is_count(n, 0) for n in self.splits.values()):
+            raise DSVAEError(f"{where}: n_frames and split sizes must be integers, got {self.n_frames}, {self.splits}")
+        for f in self.factors:
+            if f.kind not in ("static", "dynamic") or not isinstance(f.classes, list) or not f.classes:
+                raise DSVAEError(f"{where}: factor {f.name!r} needs kind static/dynamic and a non-empty class list")
 
 
 def read_info(root: str | Path) -> DataInfo:
@@ -113,6 +134,10 @@ def read_info(root: str | Path) -> DataInfo:
         data = json.loads(meta.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DSVAEError(f"{meta} is not valid JSON ({exc}); rebuild the folder") from exc
+    except RecursionError:
+        raise DSVAEError(f"{meta} is nested too deeply to be a meta.json; rebuild the folder") from None
+    if not isinstance(data, dict):
+        raise DSVAEError(f"{meta} must be a JSON object, got {type(data).__name__}; rebuild the folder")
     return DataInfo.from_json(data, str(meta))
 
 
@@ -145,6 +170,26 @@ class SequenceDataset(Dataset):
         shape = self.frames.shape
         if tuple(shape) != expect:
             raise DSVAEError(f"{frames_path} has shape {tuple(shape)}, meta.json says {expect}; rebuild the folder")
+        if self.frames.dtype != np.dtype(self.info.dtype):
+            # read as another dtype, the frames would be scaled wrongly (floats 0-255) or not at all (int16)
+            raise DSVAEError(
+                f"{frames_path} holds {self.frames.dtype}, meta.json says {self.info.dtype}; rebuild the folder"
+            )
+        self._check_labels(labels_path)
+
+    def _check_labels(self, path: Path) -> None:
+        """Every label an index into its factor's class list (the judge and the scores index with them)."""
+        if self.labels.size == 0:
+            return
+        if not np.issubdtype(self.labels.dtype, np.integer):
+            raise DSVAEError(f"{path} must hold integers, got {self.labels.dtype}; rebuild the folder")
+        for k, factor in enumerate(self.info.factors):
+            lo, hi = int(self.labels[:, k].min()), int(self.labels[:, k].max())
+            if lo < 0 or hi >= factor.n_classes:
+                raise DSVAEError(
+                    f"{path}: labels of factor {factor.name!r} run from {lo} to {hi}, but it has "
+                    f"{factor.n_classes} classes (0 to {factor.n_classes - 1}); rebuild the folder"
+                )
 
     @property
     def frames(self) -> np.ndarray:
@@ -252,8 +297,9 @@ class DataFolderWriter:
         self._maps: list[np.memmap] = []
 
     def __enter__(self) -> DataFolderWriter:
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", suffix=".partial", dir=self.out.parent))
+        check_writable(self.out, "data folder")
+        sweep_partials(self.out)  # builds of this folder killed midway (one left 1.1 GB)
+        self.tmp = make_partial(self.out)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -281,14 +327,6 @@ class DataFolderWriter:
             arr.flush()
         self._maps.clear()
         (self.tmp / META_NAME).write_text(json.dumps(info.to_json(), indent=2) + "\n")
-        old = None
-        if self.out.exists():
-            old = self.out.with_name(f".{self.out.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            self.out.rename(old)
-        self.tmp.rename(self.out)
+        swap_in(self.tmp, self.out)
         self.tmp = None
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
         return self.out

@@ -3,10 +3,13 @@
 Two forms:
 
 - ``.npy``: integers, shape (N,) or (N, K). Factor names come from ``names`` (default
-  ``factor_0`` ...), classes are ``"0"`` .. ``str(max)``.
+  ``factor_0`` ...).
 - ``.csv``: a header row of factor names, then one row per sequence. A column of
-  non-negative integers has classes ``"0"`` .. ``str(max)``; any other column is a column of
-  class names, numbered in sorted order.
+  non-negative integers is read as numbers; any other column is a column of class names.
+
+The classes of a factor are the values present in its column, in increasing (or sorted)
+order, and labels are their indices: a column of 0 .. K-1 stays as it is, while a column of
+{3, 10^7} has two classes, not ten million. At most ``MAX_CLASSES`` classes per factor.
 
 Each factor is static (a property of the whole sequence) unless named in ``dynamic``.
 """
@@ -21,6 +24,8 @@ import numpy as np
 
 from dsvae.data.folder import Factor
 from dsvae.errors import DSVAEError
+
+MAX_CLASSES = 1000  # classes per factor; more is an ID column, not a factor a judge can learn
 
 
 def read_labels(
@@ -65,9 +70,21 @@ def _read_npy(path: Path) -> tuple[np.ndarray, list[list[str]], list[str]]:
         raise DSVAEError(f"labels file {path} must hold integers, got dtype {array.dtype}")
     if array.size and array.min() < 0:
         raise DSVAEError(f"labels file {path} has negative labels; classes are numbered from 0")
-    labels = array.astype(np.int64)
-    classes = [[str(c) for c in range(int(col.max(initial=0)) + 1)] for col in labels.T]
+    labels = np.zeros(array.shape, dtype=np.int64)
+    classes = []
+    for k in range(array.shape[1]):
+        values, labels[:, k] = np.unique(array[:, k], return_inverse=True)
+        classes.append(_class_names(path, k, [str(v) for v in values.tolist()]))
     return labels, classes, [f"factor_{k}" for k in range(labels.shape[1])]
+
+
+def _class_names(path: Path, column: int, names: list[str]) -> list[str]:
+    if len(names) > MAX_CLASSES:
+        raise DSVAEError(
+            f"labels file {path}, column {column}: {len(names)} distinct labels; a factor may have at most "
+            f"{MAX_CLASSES} classes (is it an id column?)"
+        )
+    return names
 
 
 def _read_csv(path: Path) -> tuple[np.ndarray, list[list[str]], list[str]]:
@@ -88,12 +105,10 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[list[str]], list[str]]:
     labels = np.zeros((len(body), len(header)), dtype=np.int64)
     classes = []
     for k, column in enumerate(columns):
-        if all(cell.isascii() and cell.isdigit() for cell in column):  # non-negative integers
-            labels[:, k] = [int(cell) for cell in column]
-            classes.append([str(c) for c in range(int(labels[:, k].max(initial=0)) + 1)])
-        else:
-            names = sorted(set(column))
-            index = {name: c for c, name in enumerate(names)}
-            labels[:, k] = [index[cell] for cell in column]
-            classes.append(names)
+        numbers = all(cell.isascii() and cell.isdigit() for cell in column)  # non-negative integers
+        values = [int(cell) for cell in column] if numbers else list(column)  # "07" and "7" are one class
+        present = sorted(set(values))
+        index = {value: c for c, value in enumerate(present)}
+        labels[:, k] = [index[v] for v in values]
+        classes.append(_class_names(path, k, [str(v) for v in present]))
     return labels, classes, header

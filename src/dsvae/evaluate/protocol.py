@@ -380,9 +380,9 @@ def head_accuracies(probs: list[np.ndarray], labels: np.ndarray, names: list[str
     return {name: scores.accuracy(probs[h].argmax(1), labels[:, h]) for h, name in enumerate(names)}
 
 
-def write_evaluation(run: str | Path, metrics: dict[str, Any]) -> list[Path]:
-    """Write ``RUN/eval/metrics.json`` and ``RUN/eval/metrics.md`` (each atomically)."""
-    out = Path(run) / EVAL_DIR
+def write_evaluation(run: str | Path, metrics: dict[str, Any], out: Path | None = None) -> list[Path]:
+    """Write ``metrics.json`` and ``metrics.md`` (each atomically) into ``out``, by default ``RUN/eval``."""
+    out = Path(run) / EVAL_DIR if out is None else Path(out)
     text = markdown(metrics)
     write_json(out / "metrics.json", metrics)
     atomic_write(out / "metrics.md", lambda p: p.write_text(text))

@@ -10,6 +10,7 @@ dynamic latents z_1:T from a learned recurrent prior (motion):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,20 +57,44 @@ class DSVAE(nn.Module):
         self.encoder = Encoder(cfg)
         self.prior = build_prior(cfg.prior, cfg.dim_z, cfg.dim_h)
         self.decoder = Decoder(cfg)
+        # one min/max reduction per call; the Trainer turns it off (its data folder is checked when opened)
+        self.check_values = True
 
     # -- the model -------------------------------------------------------------------------
 
+    def _dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
     def check_input(self, x: Tensor) -> None:
-        """Raise a clear :class:`DSVAEError` unless x is float (B, T, *frame_shape)."""
+        """Raise a clear :class:`DSVAEError` unless x is (B, T, *frame_shape), B, T >= 1, of the weights' dtype,
+        finite, and in [0, 1] for a Bernoulli model."""
         expect = self.config.frame_shape
         if not isinstance(x, Tensor):
             raise DSVAEError(f"expected a torch.Tensor of frames, got {type(x).__name__}")
+        dtype = self._dtype()
         if not x.is_floating_point():
-            raise DSVAEError(f"frames must be a float tensor in [0, 1], got dtype {x.dtype}; divide uint8 by 255")
+            raise DSVAEError(f"frames must be a {dtype} tensor in [0, 1], got dtype {x.dtype}; divide uint8 by 255")
+        if x.dtype != dtype:
+            raise DSVAEError(f"frames must be {dtype} like the model's weights, got {x.dtype}; use x.to({dtype})")
         if x.dim() != 2 + len(expect) or tuple(x.shape[2:]) != expect:
             legend = "(B, T, C, H, W)" if len(expect) == 3 else "(B, T, V)"
             raise DSVAEError(
                 f"frames must have shape {legend} with frame shape {expect} for this model, got {tuple(x.shape)}"
+            )
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            raise DSVAEError(f"frames must hold at least one sequence of one frame or more, got {tuple(x.shape)}")
+        if self.check_values:
+            self._check_values(x, "frames", bounded=self.config.likelihood == "bernoulli")
+
+    @staticmethod
+    def _check_values(x: Tensor, what: str, bounded: bool) -> None:
+        lo, hi = (v.item() for v in torch.aminmax(x.detach()))  # NaN propagates into both
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise DSVAEError(f"{what} must be finite, got values from {lo} to {hi} (NaN or inf); clean the input first")
+        if bounded and (lo < 0 or hi > 1):
+            hint = "; divide 0-255 images by 255" if hi > 1 and hi <= 255 else ""
+            raise DSVAEError(
+                f"frames must lie in [0, 1] for a Bernoulli model, got values from {lo:g} to {hi:g}{hint}"
             )
 
     def forward(self, x: Tensor) -> DSVAEOutput:
@@ -105,6 +130,11 @@ class DSVAE(nn.Module):
 
     def decode(self, f: Tensor, z: Tensor) -> Tensor:
         """f (B, F), z (B, T, Z) -> the likelihood's mean (B, T, *frame), in [0, 1] for Bernoulli."""
+        for name, t in (("f", f), ("z", z)):
+            if not isinstance(t, Tensor):
+                raise DSVAEError(f"decode needs {name} as a torch.Tensor, got {type(t).__name__}")
+            if t.dtype != self._dtype():
+                raise DSVAEError(f"decode needs {name} as {self._dtype()} like the model's weights, got {t.dtype}")
         if f.dim() != 2 or z.dim() != 3 or f.shape[0] != z.shape[0]:
             raise DSVAEError(
                 f"decode needs f (B, F) and z (B, T, Z) with the same B; got {tuple(f.shape)}, {tuple(z.shape)}"
@@ -113,6 +143,11 @@ class DSVAE(nn.Module):
             raise DSVAEError(
                 f"decode needs F={self.config.dim_f}, Z={self.config.dim_z}; got f {tuple(f.shape)}, z {tuple(z.shape)}"
             )
+        if f.shape[0] == 0 or z.shape[1] == 0:
+            raise DSVAEError(f"decode needs B >= 1 and T >= 1; got f {tuple(f.shape)}, z {tuple(z.shape)}")
+        if self.check_values:
+            self._check_values(f, "f", bounded=False)
+            self._check_values(z, "z", bounded=False)
         return self.decoder.mean(self.decoder(f, z))
 
     def sample_f(self, batch_size: int, generator: torch.Generator | None = None) -> Tensor:
@@ -181,11 +216,17 @@ class DSVAE(nn.Module):
     def from_pretrained(cls, path: str | Path, map_location: str | torch.device = "cpu") -> DSVAE:
         """Load a folder written by :meth:`save_pretrained`, or a run folder (its best checkpoint, else its
         latest), in eval mode; never unpickles."""
+        try:
+            device = torch.device(map_location)
+        except (RuntimeError, TypeError) as exc:
+            raise DSVAEError(f"map_location {map_location!r} is not a device; use 'cpu' or 'cuda'") from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise DSVAEError(f"cannot load onto {device}: no CUDA device is available; use map_location='cpu'")
         path = pretrained_folder(path)
         cfg = from_dict(DSVAEConfig, read_config(path, KIND), where="model")
         model = cls(cfg)
         load_weights(path, model)
-        return model.to(map_location).eval()
+        return model.to(device).eval()
 
     def num_parameters(self) -> dict[str, int]:
         """Parameter counts per part: encoder, prior, decoder, total."""

@@ -10,8 +10,8 @@ is picked up by :func:`find_checkpoint`).
 
 from __future__ import annotations
 
+import math
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import torch
 from dsvae.errors import DSVAEError
 from dsvae.io import load_tensors, read_json, save_tensors, write_json
 from dsvae.model import DSVAE
+from dsvae.outputs import make_partial
 from dsvae.pretrained import CARD_NAME, load_weights
 
 TRAINER_TENSORS = "trainer.safetensors"
@@ -65,8 +66,7 @@ def save_checkpoint(
     for name, p in model.state_dict().items():
         if not torch.isfinite(p).all():
             raise DSVAEError(f"refusing to checkpoint non-finite weights ({name}); the run has diverged")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+    tmp = make_partial(folder)
     try:
         model.save_pretrained(tmp)
         tensors: dict[str, torch.Tensor] = {"rng.cpu": torch.get_rng_state()}
@@ -110,21 +110,47 @@ def load_checkpoint(
     scaler: torch.amp.GradScaler | None = None,
     restore_rng: bool = True,
 ) -> dict[str, Any]:
-    """Load weights, optimizer and RNG state into the given objects; return the trainer state."""
+    """Load weights, optimizer and RNG state into the given objects; return the checked trainer state."""
     meta = read_json(folder / TRAINER_JSON, what="trainer state")
+    where = folder / TRAINER_JSON
+    if not isinstance(meta, dict) or not isinstance(meta.get("trainer"), dict):
+        raise DSVAEError(f"trainer state {where} is not an object with a 'trainer' entry; the checkpoint is damaged")
+    trainer = meta["trainer"]
     tensors = load_tensors(folder / TRAINER_TENSORS, what="trainer state")
+    if restore_rng and not isinstance(tensors.get("rng.cpu"), torch.Tensor):
+        raise DSVAEError(f"{folder / TRAINER_TENSORS} has no rng.cpu state; the checkpoint is damaged")
     load_weights(folder, model)
     if optimizer is not None and "optimizer" in meta:
-        state = _unflatten_optimizer(tensors, meta["optimizer"])
         try:
+            state = _unflatten_optimizer(tensors, meta["optimizer"])
             optimizer.load_state_dict(state)
-        except (ValueError, KeyError) as exc:
-            raise DSVAEError(f"optimizer state in {folder} does not fit this model ({exc})") from exc
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            raise DSVAEError(f"optimizer state in {folder} is damaged or does not fit this model ({exc})") from exc
     if scaler is not None and "scaler" in meta:
-        scaler.load_state_dict(meta["scaler"])
+        try:
+            scaler.load_state_dict(meta["scaler"])
+        except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise DSVAEError(f"grad-scaler state in {where} is damaged ({exc})") from exc
     if restore_rng:
-        torch.set_rng_state(tensors["rng.cpu"])
+        try:
+            torch.set_rng_state(tensors["rng.cpu"])
+        except (RuntimeError, TypeError) as exc:
+            raise DSVAEError(f"the RNG state in {folder / TRAINER_TENSORS} is damaged ({exc})") from exc
         n_cuda = sum(1 for k in tensors if k.startswith("rng.cuda."))
         if n_cuda and torch.cuda.is_available() and n_cuda == torch.cuda.device_count():
             torch.cuda.set_rng_state_all([tensors[f"rng.cuda.{i}"] for i in range(n_cuda)])
-    return meta["trainer"]
+    return trainer
+
+
+def check_trainer_state(state: dict[str, Any], where: Path) -> dict[str, Any]:
+    """The Trainer's fields: ``step``, ``skipped_steps`` integers >= 0, ``best_test_elbo`` a finite number or null."""
+    for name in ("step", "skipped_steps"):
+        value = state.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise DSVAEError(
+                f"trainer state {where}: {name} must be an integer >= 0, got {value!r}; the checkpoint is damaged"
+            )
+    best = state.get("best_test_elbo")
+    if best is not None and (not isinstance(best, (int, float)) or isinstance(best, bool) or not math.isfinite(best)):
+        raise DSVAEError(f"trainer state {where}: best_test_elbo must be a number or null, got {best!r}")
+    return {**state, "best_test_elbo": None if best is None else float(best)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dsvae.config import DSVAEConfig, _check_choice
+from dsvae.config import DSVAEConfig, _check_choice, check_finite_floats
 from dsvae.errors import DSVAEError
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -55,6 +55,7 @@ class TrainConfig:
     tensorboard: bool = True  # also write TensorBoard events (when the optional tensorboard package is installed)
 
     def __post_init__(self) -> None:
+        check_finite_floats(self, "train")
         for name in ("batch_size", "max_steps", "log_every", "eval_every", "checkpoint_every", "max_bad_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
@@ -64,6 +65,9 @@ class TrainConfig:
                 raise DSVAEError(f"train.{name} must be >= 0, got {getattr(self, name)}")
         if self.lr <= 0:
             raise DSVAEError(f"train.lr must be > 0, got {self.lr}")
+        betas = self.betas
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+            raise DSVAEError(f"train.betas must be two numbers in [0, 1), like [0.9, 0.999]; got {betas!r}")
         if not 0 <= self.min_lr_ratio <= 1:
             raise DSVAEError(f"train.min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.grad_clip < 0 or self.max_minutes < 0:

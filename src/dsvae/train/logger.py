@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from dsvae.train.run_folder import LOG_NAME, METRICS_NAME
+from dsvae.io import atomic_write
+from dsvae.train.run_folder import LOG_NAME, METRICS_NAME, read_metrics
 
 TENSORBOARD_DIR = "tensorboard"
 
@@ -32,24 +33,51 @@ def tensorboard_writer(log_dir: Path) -> Any | None:
 
 
 class RunLogger:
-    """Appends to ``metrics.jsonl`` and ``log.txt`` (and TensorBoard events); silent on ranks other than 0."""
+    """Appends to ``metrics.jsonl`` and ``log.txt`` (and TensorBoard events); silent on ranks other than 0.
+
+    Nothing is created before :meth:`open` (called once the run folder is locked and the model
+    and its checkpoint are loaded); lines logged before it are kept and written then.
+    """
 
     def __init__(self, run_dir: Path, enabled: bool, echo: bool = True, tensorboard: bool = True) -> None:
-        self.enabled, self.echo = enabled, echo
+        self.run_dir, self.enabled, self.echo, self.tensorboard = run_dir, enabled, echo, tensorboard
         self.start = time.time()
         self._metrics = self._log = self._tb = None
-        if enabled:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            self._metrics = open(run_dir / METRICS_NAME, "a", buffering=1)  # noqa: SIM115 (kept open for the run)
-            self._log = open(run_dir / LOG_NAME, "a", buffering=1)  # noqa: SIM115
-            self._tb = tensorboard_writer(run_dir / TENSORBOARD_DIR) if tensorboard else None
+        self._pending: list[str] = []
+
+    def open(self) -> None:
+        if not self.enabled or self._log is not None:
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._metrics = open(self.run_dir / METRICS_NAME, "a", buffering=1)  # noqa: SIM115 (kept open for the run)
+        self._log = open(self.run_dir / LOG_NAME, "a", buffering=1)  # noqa: SIM115
+        self._tb = tensorboard_writer(self.run_dir / TENSORBOARD_DIR) if self.tensorboard else None
+        for line in self._pending:
+            self._log.write(line)
+        self._pending.clear()
+
+    def trim_metrics(self, step: int) -> None:
+        """Drop metric records after ``step``: a resumed run repeats the steps its kill lost."""
+        if not self.enabled:
+            return
+        path = self.run_dir / METRICS_NAME
+        records = read_metrics(self.run_dir)
+        kept = [r for r in records if isinstance(r.get("step"), int) and r["step"] <= step]
+        if len(kept) == len(records):
+            return
+        if self._metrics is not None:
+            self._metrics.close()
+        text = "".join(json.dumps(r) + "\n" for r in kept)
+        atomic_write(path, lambda p: p.write_text(text))
+        if self._metrics is not None:
+            self._metrics = open(path, "a", buffering=1)  # noqa: SIM115
 
     def metrics(self, step: int, split: str, values: dict[str, float]) -> None:
-        if not self.enabled:
+        if not self.enabled or self._metrics is None:
             return
         record = {"step": step, "split": split, "time": round(time.time() - self.start, 3)}
         record.update({k: (v if math.isfinite(v) else str(v)) for k, v in values.items()})
-        self._metrics.write(json.dumps(record) + "\n")  # type: ignore[union-attr]
+        self._metrics.write(json.dumps(record) + "\n")
         if self._tb is not None:
             for k, v in values.items():
                 self._tb.add_scalar(f"{split}/{k}", v, step)
@@ -75,7 +103,10 @@ class RunLogger:
         if not self.enabled:
             return
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        self._log.write(f"{stamp} {message}\n")  # type: ignore[union-attr]
+        if self._log is None:
+            self._pending.append(f"{stamp} {message}\n")
+        else:
+            self._log.write(f"{stamp} {message}\n")
         if console and self.echo:
             from tqdm import tqdm
 
@@ -85,6 +116,7 @@ class RunLogger:
         for fh in (self._metrics, self._log, self._tb):
             if fh is not None:
                 fh.close()
+        self._metrics = self._log = self._tb = None
 
     @staticmethod
     def format_terms(values: dict[str, Any]) -> str:

@@ -26,13 +26,15 @@ from dsvae.data import SequenceDataset
 from dsvae.errors import DSVAEError
 from dsvae.io import write_json
 from dsvae.model import DSVAE
+from dsvae.outputs import sweep_partials
 from dsvae.pretrained import model_card
 from dsvae.train import distributed as dist_utils
-from dsvae.train.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
+from dsvae.train.checkpoint import check_trainer_state, find_checkpoint, load_checkpoint, save_checkpoint
 from dsvae.train.config import RunConfig
 from dsvae.train.distributed import DistInfo
 from dsvae.train.logger import RunLogger
-from dsvae.train.run_folder import CHECKPOINTS, CONFIG_NAME, SAMPLES
+from dsvae.train.run_folder import CHECKPOINTS, CONFIG_NAME, SAMPLES, check_run_folder, json_safe
+from dsvae.train.run_lock import RunLock
 from dsvae.train.sampler import StepBatchSampler
 from dsvae.train.schedule import kl_scale, learning_rate
 from dsvae.train.speed import prepare_for_speed, retain_freed_memory
@@ -88,12 +90,15 @@ class Trainer:
         self.cfg, self.run_dir = cfg, Path(run_dir)
         self.dist = dist or DistInfo()
         self.resume, self.should_stop, self.max_new_steps = resume, should_stop, max_new_steps
+        if max_new_steps is not None and (not isinstance(max_new_steps, int) or max_new_steps < 1):
+            raise DSVAEError(f"the number of steps to run (--steps) must be a positive integer, got {max_new_steps!r}")
         self.device = resolve_device(cfg.train.device, self.dist)
         if cfg.train.precision == "fp16" and self.device.type != "cuda":
             raise DSVAEError("train.precision=fp16 needs a CUDA device; use fp32 (or bf16) on CPU")
+        self.lock = RunLock(self.run_dir)
+        self.lock.check_free()  # "being trained" says more than "already holds a run"
+        check_run_folder(self.run_dir, resume)
         self.train_set, self.test_set = self._open_data()
-        if not resume and (self.run_dir / CONFIG_NAME).exists():
-            raise DSVAEError(f"{self.run_dir} already holds a run; use --resume {self.run_dir} or another --out")
         self.log = RunLogger(self.run_dir, enabled=self.dist.is_main, echo=echo, tensorboard=cfg.train.tensorboard)
         self.echo = echo
 
@@ -125,6 +130,7 @@ class Trainer:
         if self.device.type == "cpu":
             retain_freed_memory()  # keep large freed activations mapped: no page faults every step
         self.model = DSVAE(self.cfg.model).to(self.device)
+        self.model.check_values = False  # no per-step host sync: the data folder was checked when opened
         self.model = prepare_for_speed(self.model, channels_last=tc.channels_last)
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=tc.lr, betas=tc.betas, weight_decay=tc.weight_decay
@@ -143,10 +149,13 @@ class Trainer:
     def _load_latest(self) -> None:
         folder = find_checkpoint(self.run_dir / CHECKPOINTS / "latest")
         if folder is None:
-            raise DSVAEError(f"cannot resume: {self.run_dir} has no checkpoint under {CHECKPOINTS}/latest")
-        state = load_checkpoint(folder, self.model, self.optimizer, self.scaler)
-        self.step, self.skipped = int(state["step"]), int(state["skipped_steps"])
-        self.best_elbo = state.get("best_test_elbo")
+            # killed before its first checkpoint: nothing to lose by starting over, with the saved config
+            self.log.info(f"{self.run_dir} has no checkpoint yet (stopped before the first): starting it from step 0")
+            self.log.trim_metrics(0)
+            return
+        state = check_trainer_state(load_checkpoint(folder, self.model, self.optimizer, self.scaler), folder)
+        self.step, self.skipped, self.best_elbo = state["step"], state["skipped_steps"], state["best_test_elbo"]
+        self.log.trim_metrics(self.step)
         self.log.info(f"resumed from {folder} at step {self.step}")
 
     def _autocast(self) -> contextlib.AbstractContextManager:
@@ -197,11 +206,11 @@ class Trainer:
         self.bad_in_row += 1
         self.log.info(f"step {self.step}: non-finite {term}; step skipped ({self.bad_in_row} in a row)")
         if self.bad_in_row >= self.cfg.train.max_bad_steps:
+            none = " (no update was made)" if self.step == 0 else ""
             raise DSVAEError(
-                f"training stopped at step {self.step}: {self.bad_in_row} steps in a row had a non-finite {term}; "
-                "lower train.lr, or check the data for NaN/inf"
+                f"training stopped at step {self.step}{none}: {self.bad_in_row} steps in a row had a non-finite "
+                f"{term}; lower train.lr, or check the data for NaN/inf"
             )
-        self.step += 1
 
     # -- evaluation, checkpoints, samples ------------------------------------------------------
 
@@ -293,14 +302,36 @@ class Trainer:
         """Train until max_steps, the time budget, max_new_steps or a stop request; checkpoint; return."""
         dist_utils.init(self.dist, self.device)
         try:
+            self._own_folder()
             self._build()
+            self.log.open()  # after the checkpoint loaded: a refused resume leaves the run as it was
             if self.dist.is_main and not self.resume:
                 write_json(self.run_dir / CONFIG_NAME, to_dict(self.cfg))
                 self.log.info(f"run folder {self.run_dir}; parameters {self.model.num_parameters()}")
             return self._loop()
         finally:
             self.log.close()
+            self.lock.release()
             dist_utils.shutdown(self.dist)
+
+    def _own_folder(self) -> None:
+        """Rank 0 locks the run folder (every process stops if it cannot) and sweeps killed writes."""
+        refused: DSVAEError | None = None
+        if self.dist.is_main:
+            try:
+                self.lock.acquire()
+                check_run_folder(self.run_dir, self.resume)  # again, now that no one else can write it
+            except DSVAEError as exc:
+                refused = exc
+        if dist_utils.any_flag(refused is not None, self.dist, self.device):
+            raise refused or DSVAEError("the run folder is in use (see the first process's error)")
+        if not self.dist.is_main:
+            return
+        if self.lock.stale_pid is not None:
+            self.log.info(f"took over the lock of process {self.lock.stale_pid}, which is no longer running")
+        for which in ("latest", "best"):
+            for path in sweep_partials(self.run_dir / CHECKPOINTS / which):
+                self.log.info(f"removed {path.name}, left by a killed checkpoint write")
 
     def _loop(self) -> TrainResult:
         tc = self.cfg.train
@@ -314,13 +345,15 @@ class Trainer:
                    dynamic_ncols=True, unit="step")  # fmt: skip
         stopped = self._stop_reason(started, new_steps)
         while stopped is None:
-            epoch, start = divmod(self.step, per_epoch)
+            # batches read so far = updates + skipped batches: a skipped step is not an update, but
+            # its batch is consumed, so the data order of a resumed run stays the uninterrupted one's
+            epoch, start = divmod(self.step + self.skipped, per_epoch)
             for batch in self._loader(epoch, start):
                 values = self.train_step(batch["x"].to(self.device, non_blocking=True))
                 if values is not None:
                     self.step += 1
                     window.append(values)
-                new_steps += 1
+                    new_steps += 1
                 tick_steps += 1
                 bar.update(1)
                 if values is not None and (self.step % tc.log_every == 0 or self.step == tc.max_steps):
@@ -330,7 +363,8 @@ class Trainer:
                     self.log.metrics(self.step, "train", last_train)
                     bar.set_postfix({k: f"{last_train[k]:.4g}" for k in ("loss", "recon", "kl_f", "kl_z", "seq_per_s")})
                     window, tick, tick_steps = [], time.time(), 0
-                last_test = self._periodic(last_test)
+                if values is not None:
+                    last_test = self._periodic(last_test)
                 stopped = self._stop_reason(started, new_steps)
                 if stopped is not None:
                     break
@@ -345,7 +379,10 @@ class Trainer:
             if last_test:
                 self.log.metrics(self.step, "test", last_test)
                 self.log.info(f"step {self.step} test: {RunLogger.format_terms(last_test)}", console=False)
-                if self.best_elbo is None or last_test["elbo"] > self.best_elbo:
+                if not math.isfinite(last_test["elbo"]):
+                    # a NaN compares False with everything: taken as best it would freeze "best" for ever
+                    self.log.info(f"step {self.step}: the test ELBO is {last_test['elbo']}; best checkpoint kept")
+                elif self.best_elbo is None or last_test["elbo"] > self.best_elbo:
                     self.best_elbo = last_test["elbo"]
                     self.save("best")
         if self.step % tc.checkpoint_every == 0:
@@ -367,5 +404,6 @@ class Trainer:
         finals = {"best_test_elbo": self.best_elbo, "train_loss": last_train.get("loss"), "step": self.step}
         self.log.hparams(to_dict(self.cfg), {k: v for k, v in finals.items() if v is not None})
         if self.dist.is_main:
-            write_json(self.run_dir / "summary.json", result.__dict__)
+            write_json(self.run_dir / "summary.json", json_safe(result.__dict__))
         return result
+
