@@ -46,7 +46,7 @@ def test_saved_judge_records_its_data_and_accuracy(judge_dir: Path, shapes_dir: 
 
 def test_judge_refuses_another_data_set_or_frame_size(judge_dir: Path, tmp_path: Path) -> None:
     judge = Judge.load(judge_dir)
-    bigger = read_info(build_shapes(tmp_path / "big", n_train=4, n_test=4, n_frames=4, image_size=64))
+    bigger = read_info(build_shapes(tmp_path / "big", n_train=4, n_test=4, n_frames=8, image_size=64))
     with pytest.raises(DSVAEError, match=r"trained on 'shapes' with frames \(3, 32, 32\).*\(3, 64, 64\)"):
         judge.check_data(bigger)
     renamed = dataclasses.replace(bigger, name="sprites", frame_shape=[32, 32, 3])
