@@ -21,7 +21,7 @@ def shapes_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_items_have_the_documented_shapes_and_dtypes(shapes_folder: Path) -> None:
     data = open_dataset(shapes_folder, "train")
     item = data[3]
-    assert item["x"].shape == (6, 3, 64, 64) and item["x"].dtype == torch.float32
+    assert item["x"].shape == (6, 3, 32, 32) and item["x"].dtype == torch.float32
     assert item["x"].min() >= 0 and item["x"].max() <= 1 and item["x"].max() > 0
     assert item["labels"].shape == (5,) and item["labels"].dtype == torch.int64 and item["index"] == 3
     assert isinstance(data.frames, np.memmap) and data.frames.dtype == np.uint8  # read lazily from disk
@@ -32,7 +32,7 @@ def test_batched_reads_equal_item_reads(shapes_folder: Path) -> None:
     data = open_dataset(shapes_folder, "train")
     idx = [7, 2, 30]
     batch = data.get_batch(idx)
-    assert batch["x"].shape == (3, 6, 3, 64, 64) and batch["labels"].shape == (3, 5)
+    assert batch["x"].shape == (3, 6, 3, 32, 32) and batch["labels"].shape == (3, 5)
     for b, i in enumerate(idx):
         assert torch.equal(batch["x"][b], data[i]["x"]) and torch.equal(batch["labels"][b], data[i]["labels"])
     assert torch.equal(data[idx]["x"], batch["x"])  # a list of indices reads the whole batch
@@ -49,7 +49,7 @@ def test_dataloader_reads_the_memory_map(shapes_folder: Path, workers: int) -> N
     batches = list(loader)
     assert [len(b["index"]) for b in batches] == [16, 16, 8]
     x = torch.cat([b["x"] for b in batches])
-    assert x.shape == (40, 6, 3, 64, 64) and torch.equal(x[5], data[5]["x"])
+    assert x.shape == (40, 6, 3, 32, 32) and torch.equal(x[5], data[5]["x"])
     batches_of_16 = BatchSampler(SequentialSampler(data), 16, drop_last=False)
     fast = DataLoader(data, batch_size=None, sampler=batches_of_16, num_workers=workers)
     assert torch.equal(torch.cat([b["x"] for b in fast]), x)

@@ -106,8 +106,8 @@ def test_run_without_checkpoint(shapes_dir: Path, judge_dir: Path, tmp_path: Pat
 
 
 def test_judge_of_another_frame_size(shapes_dir: Path, judge_dir: Path, tmp_path: Path, capsys) -> None:
-    big = build_shapes(tmp_path / "big", n_train=8, n_test=8, n_frames=4, image_size=64)
-    run = make_run(tmp_path / "run", big, DSVAEConfig(n_frames=4, image_size=64, dim_z=4, dim_f=8, dim_h=16,
+    big = build_shapes(tmp_path / "big", n_train=8, n_test=8, n_frames=8, image_size=64)
+    run = make_run(tmp_path / "run", big, DSVAEConfig(n_frames=8, image_size=64, dim_z=4, dim_f=8, dim_h=16,
                                                        dim_hidden=32, n_channels=8))  # fmt: skip
     assert_refused(["evaluate", str(run), "--judge", str(judge_dir)], "the judge was trained on 'shapes'", capsys)
     assert not (run / "eval").exists()

@@ -139,7 +139,7 @@ def _shapes(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train", metavar="N", type=int, default=2000, help="training sequences (default 2000)")
     p.add_argument("--test", metavar="N", type=int, default=500, help="test sequences (default 500)")
     p.add_argument("--frames", metavar="T", type=int, default=8, help="frames per sequence (default 8)")
-    p.add_argument("--size", metavar="PIXELS", type=int, default=64, help="canvas size in pixels (default 64)")
+    p.add_argument("--size", metavar="PIXELS", type=int, default=32, help="canvas size in pixels (default 32)")
     p.add_argument("--seed", metavar="N", type=int, default=0, help="seed of the generator")
     p.set_defaults(func=_checked(run_shapes))
 

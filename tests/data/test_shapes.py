@@ -1,0 +1,72 @@
+"""The synthetic ``shapes`` set: content constant within a sequence, motion as labelled, every class drawn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dsvae.data import open_dataset
+from dsvae.data.shapes import COLOURS, DIRECTIONS, RECIPE_VERSION, SHAPES, SIZE, SPEEDS, build_shapes, shape_mask
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_shapes(tmp_path_factory.mktemp("shapes") / "shapes", n_train=200, n_test=20, seed=3)
+
+
+def lit(frame: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 -> (H, W) bool: the pixels the shape covers."""
+    return frame.max(axis=-1) > 0
+
+
+def test_the_default_set_is_32x32_with_its_recipe(shapes: Path) -> None:
+    info = open_dataset(shapes, "train").info
+    assert info.frame_shape == [32, 32, 3] and info.n_frames == 8 and info.recipe_version == RECIPE_VERSION
+    assert [f.name for f in info.factors if f.kind == "static"] == ["shape", "colour"]
+
+
+def test_content_is_constant_within_a_sequence_and_follows_the_labels(shapes: Path) -> None:
+    data = open_dataset(shapes, "train")
+    colours = np.array(list(COLOURS.values()))
+    areas = {i: int(shape_mask(s).sum()) for i, s in enumerate(SHAPES)}
+    for n in range(len(data)):
+        frames, (_, _, _, shape, colour) = np.asarray(data.frames[n]), data.labels[n]
+        for frame in frames:
+            on = lit(frame)
+            assert on.sum() == areas[shape]  # the whole shape, never clipped by the canvas
+            assert (frame[on] == colours[colour]).all()  # one flat colour, the labelled one
+
+
+def test_motion_is_the_labelled_direction_and_speed(shapes: Path) -> None:
+    data = open_dataset(shapes, "train")
+    steps, speeds = list(DIRECTIONS.values()), list(SPEEDS.values())
+    for n in range(len(data)):
+        frames, (motion, direction, speed, _, _) = np.asarray(data.frames[n]), data.labels[n]
+        assert motion == direction * len(SPEEDS) + speed
+        centres = np.array([np.argwhere(lit(f)).mean(axis=0) for f in frames])  # (T, 2) as (y, x)
+        expected = np.array(steps[direction]) * speeds[speed]
+        np.testing.assert_allclose(np.diff(centres, axis=0), np.broadcast_to(expected, (len(frames) - 1, 2)))
+
+
+def test_every_class_of_every_factor_occurs(shapes: Path) -> None:
+    data = open_dataset(shapes, "train")
+    for k, factor in enumerate(data.info.factors):
+        assert set(np.unique(data.labels[:, k])) == set(range(len(factor.classes))), factor.name
+
+
+def test_same_seed_same_set_and_another_seed_another(tmp_path: Path) -> None:
+    a = open_dataset(build_shapes(tmp_path / "a", n_train=8, n_test=2, seed=5), "train")
+    b = open_dataset(build_shapes(tmp_path / "b", n_train=8, n_test=2, seed=5), "train")
+    c = open_dataset(build_shapes(tmp_path / "c", n_train=8, n_test=2, seed=6), "train")
+    assert np.array_equal(a.frames, b.frames) and np.array_equal(a.labels, b.labels)
+    assert not np.array_equal(a.frames, c.frames)
+
+
+def test_a_path_that_leaves_the_canvas_is_refused(tmp_path: Path) -> None:
+    fast = max(SPEEDS.values())
+    too_many = (32 - SIZE) // fast + 2  # the fast motion would cross more than the free pixels
+    with pytest.raises(ValueError, match="do not fit"):
+        build_shapes(tmp_path / "x", n_train=2, n_test=2, n_frames=too_many)
+    assert not (tmp_path / "x").exists()
