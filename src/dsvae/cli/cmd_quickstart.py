@@ -25,6 +25,11 @@ from dsvae.train.loop import Trainer
 from dsvae.visualise.report import build_report
 
 
+# the default judge with twice its steps: at 1500 its shape head reached 87.8% on blended test sequences, below
+# the robustness threshold; at 3000, 97.4% (every other entry 100%), in about two minutes on 2 cores
+JUDGE = JudgeConfig(steps=3000)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("quickstart", help="synthetic data, a short training, judge scores, pictures and a report")
     p.add_argument("--out", default="runs/quickstart", help="folder for the data, the judge and the run (new or empty)")
@@ -72,7 +77,7 @@ def tour(out: Path, cfg: RunConfig, quiet: bool) -> int:
     result = Trainer(cfg, run_dir, echo=not quiet).run()
     print(f"    {clock.lap()} (step {result.step})")
     print(f"3/4 training a judge on the real sequences into {judge}")
-    train_and_save(data, judge, JudgeConfig(), say)
+    train_and_save(data, judge, JUDGE, say)
     print(f"    {clock.lap()}")
     print("4/4 scoring the run and drawing the pictures")
     metrics = evaluate(run_dir, judge, EvalConfig(samples=2), log=say)
