@@ -24,7 +24,6 @@ from dsvae.train.config import RunConfig
 from dsvae.train.loop import Trainer
 from dsvae.visualise.report import build_report
 
-
 # the default judge with twice its steps: at 1500 its shape head reached 87.8% on blended test sequences, below
 # the robustness threshold; at 3000, 97.4% (every other entry 100%), in about two minutes on 2 cores
 JUDGE = JudgeConfig(steps=3000)
