@@ -1,4 +1,5 @@
-"""Output folders of ``dsvae show`` and ``dsvae report``: checked before any work, replaced whole.
+"""Output folders of ``dsvae show`` and ``dsvae report``: checked before any work, replaced whole
+(built by :func:`dsvae.outputs.staged_folder`, the one staging mechanism of the package).
 
 The rule the whole CLI follows: a folder named by ``--out`` must be new or empty, or hold an
 earlier output of the same command (recognised by its marker file); that last one is replaced
@@ -9,10 +10,6 @@ so a kill leaves the old output or the new one, never a mixture.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from dsvae.errors import DSVAEError
@@ -32,23 +29,3 @@ def check_out(out: Path, marker: str, command: str, overwrite: bool) -> None:
             "or choose another --out"
         )
     raise DSVAEError(f"--out {out} is not empty and holds no `dsvae {command}` output ({marker}); choose another --out")
-
-
-@contextmanager
-def building(target: Path) -> Iterator[Path]:
-    """A new empty folder beside ``target``; when the block ends without error it replaces ``target``."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
-    except OSError as exc:
-        raise DSVAEError(f"cannot write into {target.parent}: {exc.strerror or exc}") from exc
-    try:
-        yield tmp
-        old = tmp.with_name(tmp.name.removesuffix(".partial") + ".old")
-        if target.exists():
-            target.rename(old)
-        tmp.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

@@ -24,8 +24,9 @@ from dsvae.data.folder import read_info
 from dsvae.errors import DSVAEError
 from dsvae.evaluate.protocol import EVAL_DIR
 from dsvae.io import atomic_write, read_json
+from dsvae.outputs import staged_folder
 from dsvae.train.run_folder import METRICS_NAME, SAMPLES, read_metrics, read_run_config
-from dsvae.visualise.output import building, check_out
+from dsvae.visualise.output import check_out
 from dsvae.visualise.report_tables import content_table, esc, inline_md, markdown_to_html
 from dsvae.visualise.show import INDEX, SHOW_DIR, ShowConfig, show_run
 from dsvae.visualise.svg import Series, line_chart
@@ -224,7 +225,7 @@ def build_report(
         return target
     out = Path(out)
     check_out(out, REPORT_NAME, "report", overwrite)
-    with building(out) as tmp:
+    with staged_folder(out) as tmp:
         if draw:
             show_run(run, show or ShowConfig(), data_dir, out=tmp / SHOW_DIR)
         show_dir, root = (tmp / SHOW_DIR, tmp) if draw else (run / SHOW_DIR, run)

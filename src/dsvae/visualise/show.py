@@ -24,6 +24,7 @@ from dsvae.data.folder import SequenceDataset, read_info
 from dsvae.errors import DSVAEError
 from dsvae.io import write_json
 from dsvae.model import DSVAE
+from dsvae.outputs import staged_folder
 from dsvae.train.run_folder import load_run_model
 from dsvae.visualise import matrices
 from dsvae.visualise.audio import write_swap_audio
@@ -38,7 +39,7 @@ from dsvae.visualise.grids import (
     write_bytes,
 )
 from dsvae.visualise.labels import Labels
-from dsvae.visualise.output import building, check_out
+from dsvae.visualise.output import check_out
 from dsvae.visualise.samples import interleave
 
 SHOW_DIR = "show"
@@ -207,7 +208,7 @@ def show_run(
     x, ds = pick_sequences(root, cfg.split, cfg.n_sequences, cfg.seed)
     model.check_input(x)
     vector = is_vector(x, lead=1)
-    with building(target) as tmp:
+    with staged_folder(target) as tmp:
         w = Writer(tmp, vector, value_range(x) if vector else None, cfg.frame_ms)
         draw_all(model, x, w, cfg)
         if vector and cfg.audio:
