@@ -150,3 +150,20 @@ def test_augmented_training_keeps_accuracy_on_corrupted_inputs(shapes_dir: Path,
         p, r = plain.robust_accuracy[corruption]["shape"], robust.robust_accuracy[corruption]["shape"]
         # measured (seed 0): noise 24% -> 95%, blend 69% -> 83% (blur: 97% and 91%, the shapes are large)
         assert r >= p + 0.1 and r >= 0.8, (corruption, p, r)
+
+
+def test_a_conv_lstm_judge_saved_before_the_reading_choice_loads_reading_the_end_states(
+    shapes_dir: Path, tmp_path: Path
+) -> None:
+    cfg = dataclasses.replace(FAST_JUDGE, arch="conv-lstm", lstm_reading="ends", steps=5)
+    old = train_and_save(shapes_dir, tmp_path / "old", cfg)
+    meta = json.loads((tmp_path / "old" / "config.json").read_text())
+    del meta["config"]["judge"]["lstm_reading"]
+    (tmp_path / "old" / "config.json").write_text(json.dumps(meta))
+    again = Judge.load(tmp_path / "old")
+    assert again.cfg.lstm_reading == "ends"
+    x = SequenceDataset(shapes_dir, "test").get_batch(list(range(4)))["x"]
+    for a, b in zip(old.probabilities(x), again.probabilities(x), strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(DSVAEError, match=r"judge\.lstm_reading"):
+        JudgeConfig(lstm_reading="last")

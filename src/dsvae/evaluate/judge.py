@@ -47,6 +47,7 @@ KIND = "judge"
 
 
 ARCHS = ("conv-tcn", "conv-lstm", "pooled")
+LSTM_READINGS = ("ordered", "mean", "ends")
 
 
 @dataclass
@@ -58,6 +59,8 @@ class JudgeConfig:
     width: int = 16  # channels of the first conv layer, doubled at each of the log2(S/4) stride-2 layers
     dim_frame: int = 64  # D: features per frame (conv net or MLP output)
     dim_time: int = 64  # L: channels of the temporal convolutions (kernel 3), or the LSTM's width
+    lstm_reading: str = "ordered"  # conv-lstm: "ordered" (dynamic heads read the outputs in time order, static
+    # heads their mean), "mean" (every head reads the mean over time) or "ends" (both directions' last states)
     steps: int = 1500  # optimisation steps (Sprites: 5.3 passes over 9000 sequences; shapes: 24 over 2000)
     batch_size: int = 32  # sequences per step
     lr: float = 3e-3  # Adam peak learning rate: 5% linear warm-up (without it 3e-3 stalled on shapes), cosine to 0
@@ -71,6 +74,7 @@ class JudgeConfig:
 
     def __post_init__(self) -> None:
         _check_choice(self, "arch", ARCHS, prefix="judge")
+        _check_choice(self, "lstm_reading", LSTM_READINGS, prefix="judge")
         for name in ("width", "dim_frame", "dim_time", "steps", "batch_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
@@ -113,16 +117,18 @@ class JudgeNet(nn.Module):
     ``conv-tcn`` (the default): two temporal convolutions over the frame features; the static
     heads read their mean over time, the dynamic heads read them in time order (flattened), so
     that the order of the poses counts. ``conv-lstm`` (a second design, like the literature's
-    classifiers): another frame net and a bidirectional LSTM whose two end states feed every
-    head. ``pooled``: the judge of earlier releases (frames shrunk to 32x32, the mean over time
-    for every head), kept so that its saved folders still load.
+    classifiers): another frame net and a bidirectional LSTM, read like the default (dynamic
+    heads: its outputs in time order; static heads: their mean), or by its mean or its two end
+    states (``lstm_reading``; judges saved before the choice read the ends). ``pooled``: the
+    judge of earlier releases (frames shrunk to 32x32, the mean over time for every head), kept
+    so that its saved folders still load.
     """
 
     def __init__(
         self, cfg: JudgeConfig, frame_shape: tuple[int, ...], n_classes: list[int], dynamic: list[bool], n_frames: int
     ) -> None:
         super().__init__()
-        self.arch, self.n_frames = cfg.arch, n_frames
+        self.arch, self.n_frames, self.lstm_reading = cfg.arch, n_frames, cfg.lstm_reading
         self.vector = len(frame_shape) == 1
         self.dynamic = list(dynamic)
         D, L = cfg.dim_frame, cfg.dim_time
@@ -145,7 +151,10 @@ class JudgeNet(nn.Module):
                 self.frame_net = FrameConvNet(c_in, self.size, cfg.width, D, with_mean=cfg.arch == "conv-tcn")
         if cfg.arch == "conv-lstm":
             self.temporal: nn.Module = nn.LSTM(D, L, batch_first=True, bidirectional=True)
-            self.heads = nn.ModuleList(nn.Linear(2 * L, n) for n in n_classes)
+            self.ordered = [cfg.lstm_reading == "ordered" and d for d in self.dynamic]
+            self.heads = nn.ModuleList(
+                nn.Linear(2 * L * n_frames if o else 2 * L, n) for o, n in zip(self.ordered, n_classes, strict=True)
+            )
             return
         self.temporal = nn.Sequential(
             nn.Conv1d(D, L, 3, padding=1), nn.ReLU(), nn.Conv1d(L, L, 3, padding=1), nn.ReLU()
@@ -167,7 +176,7 @@ class JudgeNet(nn.Module):
     def classify(self, small: Tensor) -> list[Tensor]:
         """Shrunk frames (B, T, C, S, S) or (B, T, V) -> logits, one (B, n_k) per factor."""
         B, T = small.shape[:2]
-        if self.n_frames != T and self.arch == "conv-tcn":
+        if self.n_frames != T and any(self.ordered):
             raise DSVAEError(f"the judge reads sequences of {self.n_frames} frames, got {T}")
         if self.vector:
             small = (small - self.feat_mean) / self.feat_std
@@ -177,9 +186,13 @@ class JudgeNet(nn.Module):
         h = self.frame_net(small.flatten(0, 1)).view(B, T, -1)  # (B, T, D)
         if self.arch == "conv-lstm":
             out, _ = self.temporal(h)  # (B, T, 2L)
-            L = out.shape[-1] // 2
-            summary = torch.cat([out[:, -1, :L], out[:, 0, L:]], -1)  # (B, 2L): both directions' last states
-            return [head(summary) for head in self.heads]
+            if self.lstm_reading == "ends":
+                L = out.shape[-1] // 2
+                summary = torch.cat([out[:, -1, :L], out[:, 0, L:]], -1)  # (B, 2L): both directions' last states
+            else:
+                summary = out.mean(1)  # (B, 2L): every frame's reading counts equally
+            flat = out.flatten(1)  # (B, T*2L) in time order
+            return [head(flat if o else summary) for head, o in zip(self.heads, self.ordered, strict=True)]
         seq = self.temporal(h.transpose(1, 2))  # (B, L, T)
         pooled, flat = seq.mean(-1), seq.flatten(1)  # (B, L), (B, L*T) in time order
         return [head(flat if o else pooled) for head, o in zip(self.heads, self.ordered, strict=True)]
@@ -395,6 +408,7 @@ class Judge:
             if "arch" not in fields:  # written before the architecture was a choice: the pooled judge
                 fields.update(arch="pooled", augment=False)
             fields.setdefault("residual", False)  # written before frames entered with their residual
+            fields.setdefault("lstm_reading", "ends")  # written before the LSTM's reading was a choice
             cfg = from_dict(JudgeConfig, fields, where="judge")
             d = dict(meta["data"])
             factors = [Factor(**f) for f in d.pop("factors")]
