@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from dsvae.io import atomic_write
-from dsvae.train.run_folder import read_metrics
+from dsvae.run_folder import read_metrics
 
 QUALITY = Path(__file__).resolve().parent / "sprites_quality.py"
 SPIKE = 1.25  # a logged training loss this many times the lowest so far counts as a spike

@@ -43,7 +43,7 @@ from dsvae.evaluate.protocol import EvalConfig, evaluate
 from dsvae.io import atomic_write
 from dsvae.presets import get_preset
 from dsvae.train.loop import Trainer
-from dsvae.train.run_folder import read_run_config
+from dsvae.train.resume import resume_config
 from dsvae.visualise.svg import line_chart
 
 LEVELS = (0.5, 0.9, 0.95, 0.99)  # accuracy levels whose first time is reported
@@ -168,7 +168,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     trained = 0.0
     for minutes, steps in chunk_budgets(args):
         resume = (run_dir / "config.json").is_file()
-        chunk = apply_overrides(read_run_config(run_dir) if resume else cfg, [f"train.max_minutes={minutes}"])
+        budget = [f"train.max_minutes={minutes}"]
+        chunk = resume_config(run_dir, budget) if resume else apply_overrides(cfg, budget)
         t0 = time.time()
         result = Trainer(chunk, run_dir, resume=resume, echo=not args.quiet, max_new_steps=steps).run()
         trained += (time.time() - t0) / 60

@@ -7,7 +7,7 @@ import copy
 
 from dsvae.config import DSVAEConfig
 from dsvae.errors import DSVAEError
-from dsvae.train.config import DataConfig, RunConfig, TrainConfig
+from dsvae.run_config import DataConfig, RunConfig, TrainConfig
 
 # The note's deconv sizes "don't matter too much for disentanglement" (000_c39da3c9d806aeaa.txt),
 # so the CPU preset shrinks K and D and keeps the note's latent sizes Z=32, F=256, Hd=256. The

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dsvae.train.config import TrainConfig
+from dsvae.run_config import TrainConfig
 from dsvae.train.sampler import StepBatchSampler
 from dsvae.train.schedule import kl_scale, learning_rate
 

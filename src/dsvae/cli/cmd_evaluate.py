@@ -11,12 +11,11 @@ import torch
 from dsvae.cli.keys import add_list_keys
 from dsvae.config import apply_overrides
 from dsvae.errors import DSVAEError
-from dsvae.evaluate.protocol import EVAL_DIR, EvalConfig, evaluate, write_evaluation
+from dsvae.evaluate.protocol import EvalConfig, evaluate, write_evaluation
 from dsvae.io import read_json
-from dsvae.outputs import check_output_folder, check_writable, staged_folder
+from dsvae.outputs import atomic_folder, check_output_folder, check_writable
+from dsvae.run_folder import EVAL_DIR, EVAL_METRICS, EVAL_TABLES, SUMMARY_NAME
 from dsvae.train.logger import log_scores
-
-MARKER = "metrics.json"  # what marks a folder as an earlier evaluation
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,21 +49,21 @@ def run(args: argparse.Namespace) -> int:
         raise DSVAEError(f"run folder {args.run} does not exist")
     # checked before the (long) evaluation, so it never fails at the end
     if args.out is not None:
-        check_output_folder(args.out, MARKER, args.overwrite, "evaluation folder")
+        check_output_folder(args.out, EVAL_METRICS, args.overwrite, "evaluation folder", "evaluate")
     else:
         check_writable(Path(args.run) / EVAL_DIR, "evaluation folder")
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr))
     metrics = evaluate(args.run, args.judge, cfg, data_dir=args.data, log=log)
     if args.out is None:  # derived inside the run: refreshed in place, file by file
         paths = write_evaluation(args.run, metrics)
-        summary = Path(args.run) / "summary.json"
+        summary = Path(args.run) / SUMMARY_NAME
         done = read_json(summary, what="run summary") if summary.is_file() else {}
         step = done.get("step", 0) if isinstance(done, dict) else 0
         log_scores(Path(args.run), metrics, int(step))  # TensorBoard, when the run logs to it
     else:
-        with staged_folder(args.out) as tmp:
+        with atomic_folder(args.out) as tmp:
             write_evaluation(args.run, metrics, out=tmp)
-        paths = [args.out / "metrics.json", args.out / "metrics.md"]
+        paths = [args.out / EVAL_METRICS, args.out / EVAL_TABLES]
     print(paths[1].read_text())
     print(f"wrote {paths[0]} and {paths[1]}")
     return 0

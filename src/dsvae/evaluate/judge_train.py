@@ -35,7 +35,7 @@ from dsvae.evaluate.augment import (
     gaussian_blur,
     mix,
 )
-from dsvae.evaluate.judge import DataSignature, Judge, JudgeConfig, check_writable
+from dsvae.evaluate.judge import DataSignature, Judge, JudgeConfig, check_judge_out
 
 READ_CHUNK = 256  # sequences read from the memory map at a time
 Log = Callable[[str], None]
@@ -193,7 +193,7 @@ def train_judge(data_dir: str | Path, cfg: JudgeConfig, log: Log | None = None) 
 
 def train_and_save(data_dir: str | Path, out: str | Path, cfg: JudgeConfig, log: Log | None = None) -> Judge:
     """Train a judge and save it to ``out``; ``out`` is checked before any training, written only at the end."""
-    check_writable(Path(out))
+    check_judge_out(out)
     judge = train_judge(data_dir, cfg, log)
     judge.save(out)
     return judge

@@ -18,9 +18,7 @@ import numpy as np
 from PIL import Image
 
 from dsvae.io import atomic_write
-from dsvae.train.run_folder import LOG_NAME, METRICS_NAME, read_metrics
-
-TENSORBOARD_DIR = "tensorboard"
+from dsvae.run_folder import LOG_NAME, METRICS_NAME, TENSORBOARD_DIR, read_metrics
 
 
 def tensorboard_writer(log_dir: Path) -> Any | None:

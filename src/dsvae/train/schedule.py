@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from dsvae.train.config import TrainConfig
+from dsvae.run_config import TrainConfig
 
 
 def learning_rate(step: int, cfg: TrainConfig) -> float:

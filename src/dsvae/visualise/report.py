@@ -22,16 +22,25 @@ from typing import Any
 from dsvae.config import to_dict
 from dsvae.data.folder import read_info
 from dsvae.errors import DSVAEError
-from dsvae.evaluate.protocol import EVAL_DIR
 from dsvae.io import atomic_write, read_json
-from dsvae.outputs import staged_folder
-from dsvae.train.run_folder import METRICS_NAME, SAMPLES, read_metrics, read_run_config
-from dsvae.visualise.output import check_out
+from dsvae.outputs import atomic_folder, check_output_folder
+from dsvae.run_folder import (
+    EVAL_DIR,
+    EVAL_METRICS,
+    EVAL_TABLES,
+    METRICS_NAME,
+    REPORT_NAME,
+    SAMPLES,
+    SHOW_DIR,
+    SHOW_INDEX,
+    SUMMARY_NAME,
+    read_metrics,
+    read_run_config,
+)
 from dsvae.visualise.report_tables import content_table, esc, inline_md, markdown_to_html
-from dsvae.visualise.show import INDEX, SHOW_DIR, ShowConfig, show_run
+from dsvae.visualise.show import ShowConfig, show_run
 from dsvae.visualise.svg import Series, line_chart
 
-REPORT_NAME = "report.html"
 MIME = {".png": "image/png", ".gif": "image/gif", ".wav": "audio/wav"}
 KIND = {  # what each kind of file shows, said under it
     ".gif": "GIF: the matrix animated, one time step at a time",
@@ -109,7 +118,7 @@ def media_item(path: Path, name: str, alt: str) -> str:
 
 def pictures(show_dir: Path, root: Path) -> str:
     """Every picture listed in ``show_dir/index.json``, each file checked to lie inside ``root``."""
-    index = inside(root, show_dir / INDEX, "the picture index")
+    index = inside(root, show_dir / SHOW_INDEX, "the picture index")
     entries = read_json(index, what="picture index").get("pictures", [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise DSVAEError(f"picture index {index} is malformed: 'pictures' must be a list of objects")
@@ -147,7 +156,7 @@ def training_samples(run: Path) -> str:
 
 def evaluation(run: Path, data_dir: Path | None) -> str:
     """The content table (metrics.json) and every table of metrics.md."""
-    md, js = run / EVAL_DIR / "metrics.md", run / EVAL_DIR / "metrics.json"
+    md, js = run / EVAL_DIR / EVAL_TABLES, run / EVAL_DIR / EVAL_METRICS
     if not md.is_file():
         return '<p class="note">Not evaluated yet: run <code>dsvae evaluate RUN --judge JUDGE</code>.</p>'
     parts = []
@@ -173,7 +182,7 @@ def page(run: Path, show_dir: Path, root: Path, data_dir: Path | None) -> str:
     cfg = read_run_config(run)
     if (run / METRICS_NAME).exists():
         inside(run, run / METRICS_NAME, "metrics.jsonl")
-    summary = read_json(inside(run, run / "summary.json", "summary.json")) if (run / "summary.json").is_file() else {}
+    summary = read_json(inside(run, run / SUMMARY_NAME, SUMMARY_NAME)) if (run / SUMMARY_NAME).is_file() else {}
     step = summary.get("step") if isinstance(summary, dict) else None
     data_name = Path(cfg.data.path).name if cfg.data.path else "no data folder"
     title = f"{run_title(run)}: dsvae report"
@@ -215,7 +224,7 @@ def build_report(
     run = Path(run)
     cfg = read_run_config(run)  # a clear error for a folder that is not a run
     data = Path(data_dir or cfg.data.path) if (data_dir or cfg.data.path) else None
-    draw = show is not None or not (run / SHOW_DIR / INDEX).is_file()
+    draw = show is not None or not (run / SHOW_DIR / SHOW_INDEX).is_file()
     if out is None:
         if draw:
             show_run(run, show or ShowConfig(), data_dir)
@@ -224,8 +233,8 @@ def build_report(
         atomic_write(target, lambda p: p.write_text(html_text, encoding="utf-8"))
         return target
     out = Path(out)
-    check_out(out, REPORT_NAME, "report", overwrite)
-    with staged_folder(out) as tmp:
+    check_output_folder(out, REPORT_NAME, overwrite, "report folder", "report")
+    with atomic_folder(out) as tmp:
         if draw:
             show_run(run, show or ShowConfig(), data_dir, out=tmp / SHOW_DIR)
         show_dir, root = (tmp / SHOW_DIR, tmp) if draw else (run / SHOW_DIR, run)
