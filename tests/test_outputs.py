@@ -34,7 +34,7 @@ def test_a_failed_block_keeps_the_target(tmp_path: Path) -> None:
 
 
 def test_an_os_error_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(DSVAEError, match="could not write .*out: No space"), atomic_folder(tmp_path / "out"):
+    with pytest.raises(DSVAEError, match=r"could not write .*out: No space"), atomic_folder(tmp_path / "out"):
         raise OSError(28, "No space left on device")
 
 

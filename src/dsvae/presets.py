@@ -18,7 +18,6 @@ _CPU_MODEL = DSVAEConfig(n_channels=64, encoder_channels=32, dim_hidden=256)
 PRESETS: dict[str, RunConfig] = {
     # the design note's configuration, on Sprites (64x64x3, 8 frames)
     "note": RunConfig(model=DSVAEConfig(), train=TrainConfig(lr=1e-3, batch_size=16)),
-    "sprites": RunConfig(model=DSVAEConfig(), train=TrainConfig(lr=1e-3, batch_size=16)),
     # Sprites sized for a laptop CPU: same latents and prior, narrower conv/deconv nets
     # 9000 steps: the cosine schedule's length, about an hour on 2 CPU cores with train.precision=bf16
     "sprites-cpu": RunConfig(model=_CPU_MODEL, train=TrainConfig(lr=2e-3, batch_size=16, max_steps=9000)),

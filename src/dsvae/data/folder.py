@@ -262,8 +262,11 @@ class SequenceDataset(Dataset):
         }
 
 
-def open_dataset(root: str | Path, split: str = "train") -> SequenceDataset:
-    """Open one split of a data folder."""
+def open_dataset(root: str | Path, split: str = "train", labelled: bool = False) -> SequenceDataset:
+    """Open one split of a data folder; ``labelled``: refuse a folder without labelled factors
+    (judges and the evaluation need them) with a clear error before any frame is read."""
+    if labelled and not read_info(root).factors:
+        raise DSVAEError(f"data folder {root} has no labelled factors (meta.json lists none); a judge needs labels")
     return SequenceDataset(root, split)
 
 

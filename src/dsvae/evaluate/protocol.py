@@ -31,12 +31,11 @@ import numpy as np
 import torch
 
 from dsvae.config import check_choices, check_positive, to_dict
-from dsvae.data.folder import DataInfo, SequenceDataset
+from dsvae.data.folder import DataInfo, SequenceDataset, open_dataset
 from dsvae.errors import DSVAEError
 from dsvae.evaluate import scores
 from dsvae.evaluate.agreement import compare_judges
 from dsvae.evaluate.judge import Judge
-from dsvae.evaluate.judge_train import open_labelled
 from dsvae.evaluate.literature import ceiling, published_for
 from dsvae.evaluate.tables import markdown
 from dsvae.io import atomic_write, write_json
@@ -147,7 +146,7 @@ def prepare(
     path = data_dir or run_cfg.data.path
     if not path:
         raise DSVAEError(f"run {run} names no data folder (data.path is empty); pass --data DIR")
-    data = open_labelled(path, cfg.split)
+    data = open_dataset(path, cfg.split, labelled=True)
     judges = []
     for judge_path in judge_paths:
         judge = Judge.load(judge_path, map_location=cfg.device)

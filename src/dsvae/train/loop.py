@@ -32,13 +32,13 @@ from dsvae.outputs import sweep_partials
 from dsvae.pretrained import model_card
 from dsvae.run_config import RunConfig
 from dsvae.run_folder import CHECKPOINTS, CONFIG_NAME, SAMPLES, SUMMARY_NAME, check_run_folder, json_safe
+from dsvae.schedule import kl_scale, learning_rate
 from dsvae.train import distributed as dist_utils
 from dsvae.train.checkpoint import check_trainer_state, find_checkpoint, load_checkpoint, save_checkpoint
 from dsvae.train.distributed import DistInfo
 from dsvae.train.logger import RunLogger
 from dsvae.train.run_lock import RunLock
 from dsvae.train.sampler import StepBatchSampler
-from dsvae.train.schedule import kl_scale, learning_rate
 from dsvae.train.speed import prepare_for_speed, retain_freed_memory
 
 TERMS = ("loss", "elbo", "recon", "kl_f", "kl_z")
