@@ -37,7 +37,8 @@ from dsvae.run_folder import (
     read_metrics,
     read_run_config,
 )
-from dsvae.visualise.report_tables import content_table, esc, inline_md, markdown_to_html
+from dsvae.tables import esc, inline_html
+from dsvae.visualise.report_tables import content_table, evaluation_html, markdown_to_html
 from dsvae.visualise.show import ShowConfig, show_run
 from dsvae.visualise.svg import Series, line_chart
 
@@ -135,7 +136,7 @@ def pictures(show_dir: Path, root: Path) -> str:
                 raise DSVAEError(f"picture index {index} lists {name!r}, not a PNG, GIF or WAV file")
             if path.is_file():
                 media.append(media_item(path, name, str(entry.get("title", ""))))
-        title, caption = esc(entry.get("title", "")), inline_md(str(entry.get("caption", "")))
+        title, caption = esc(entry.get("title", "")), inline_html(str(entry.get("caption", "")))
         parts.append(f'<figure><h3>{title}</h3><div class="media">{"".join(media)}</div>'
                      f"<figcaption>{caption}</figcaption></figure>")  # fmt: skip
     return "\n".join(parts)
@@ -155,11 +156,13 @@ def training_samples(run: Path) -> str:
 
 
 def evaluation(run: Path, data_dir: Path | None) -> str:
-    """The content table (metrics.json) and every table of metrics.md."""
+    """The content table and every table of the evaluation, built from metrics.json (from metrics.md
+    when this version cannot read that metrics.json)."""
     md, js = run / EVAL_DIR / EVAL_TABLES, run / EVAL_DIR / EVAL_METRICS
-    if not md.is_file():
+    if not md.is_file() and not js.is_file():
         return '<p class="note">Not evaluated yet: run <code>dsvae evaluate RUN --judge JUDGE</code>.</p>'
     parts = []
+    tables = None
     if js.is_file():
         metrics = read_json(inside(run, js, "the evaluation"), what="evaluation")
         n_classes: dict[str, int] = {}
@@ -167,7 +170,10 @@ def evaluation(run: Path, data_dir: Path | None) -> str:
             n_classes = {f.name: f.n_classes for f in read_info(data_dir).factors}  # class counts only
         if isinstance(metrics, dict):
             parts.append(content_table(metrics, n_classes))
-    parts.append(markdown_to_html(inside(run, md, "the evaluation").read_text(encoding="utf-8")))
+            tables = evaluation_html(metrics)
+    if tables is None and md.is_file():
+        tables = markdown_to_html(inside(run, md, "the evaluation").read_text(encoding="utf-8"))
+    parts.append(tables or "")
     return "\n".join(parts)
 
 
