@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from dsvae.cli.keys import add_list_keys
+from dsvae.cli.keys import add_overrides
 from dsvae.config import apply_overrides
 from dsvae.errors import DSVAEError
 from dsvae.evaluate.protocol import EvalConfig, evaluate, write_evaluation
@@ -30,9 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", type=Path, help="write metrics.json and metrics.md here (default: RUN/eval)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation at --out")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-        help="eval config overrides, e.g. seed=1 (keys: --list-keys)")
-    add_list_keys(p, EvalConfig)
+    add_overrides(p, EvalConfig, "eval config overrides, e.g. seed=1")
     p.set_defaults(func=run)
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dsvae.cli.keys import add_list_keys
+from dsvae.cli.keys import add_overrides
 from dsvae.config import apply_overrides
 from dsvae.evaluate.judge import JudgeConfig, is_judge
 from dsvae.evaluate.judge_train import train_and_save
@@ -21,9 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="optimisation steps (judge.steps, default 1500)")
     p.add_argument("--threshold", type=float, help="accuracy every head needs on real test data (default 0.99)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-        help="judge config overrides, e.g. image_size=64 (keys: --list-keys)")
-    add_list_keys(p, JudgeConfig)
+    add_overrides(p, JudgeConfig, "judge config overrides, e.g. image_size=64")
     p.set_defaults(func=run)
 
 
