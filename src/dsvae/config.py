@@ -168,7 +168,7 @@ def where_key(where: str, key: str) -> str:
 
 def _coerce(tp: Any, value: Any, name: str) -> Any:
     """Check (and gently convert) ``value`` against the annotation ``tp``."""
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return from_dict(tp, value, name)
     origin = typing.get_origin(tp)
     if origin is Literal:

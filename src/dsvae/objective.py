@@ -62,20 +62,29 @@ ELBO = KLWeights()
 
 
 class PosteriorParams(Protocol):
-    f_mean: Tensor  # (B, F)
-    f_logstd: Tensor  # (B, F)
-    z_mean: Tensor  # (B, T, Z)
-    z_logstd: Tensor  # (B, T, Z)
+    @property
+    def f_mean(self) -> Tensor: ...  # (B, F)
+    @property
+    def f_logstd(self) -> Tensor: ...  # (B, F)
+    @property
+    def z_mean(self) -> Tensor: ...  # (B, T, Z)
+    @property
+    def z_logstd(self) -> Tensor: ...  # (B, T, Z)
 
 
 class ModelOutput(Protocol):
     """What the objective reads from a forward pass (:class:`dsvae.model.DSVAEOutput` has it)."""
 
-    posterior: PosteriorParams  # q(f | x), q(z_t | .)
-    prior_mu: Tensor  # (B, T, Z) p(z_t | h_t) from the posterior samples z_<t
-    prior_logstd: Tensor  # (B, T, Z)
-    x_out: Tensor  # (B, T, *frame) decoder logits (Bernoulli) or means (Gaussian)
-    log_scale: Tensor | None  # Gaussian log std broadcastable to x; None for Bernoulli
+    @property
+    def posterior(self) -> PosteriorParams: ...  # q(f | x), q(z_t | .)
+    @property
+    def prior_mu(self) -> Tensor: ...  # (B, T, Z) p(z_t | h_t) from the posterior samples z_<t
+    @property
+    def prior_logstd(self) -> Tensor: ...  # (B, T, Z)
+    @property
+    def x_out(self) -> Tensor: ...  # (B, T, *frame) decoder logits (Bernoulli) or means (Gaussian)
+    @property
+    def log_scale(self) -> Tensor | None: ...  # Gaussian log std broadcastable to x; None for Bernoulli
 
 
 @dataclass

@@ -232,10 +232,10 @@ class SequenceDataset(Dataset):
         and skips the per-item collation.
         """
         if np.ndim(i) > 0:
-            return self.get_batch(i)
-        i = int(i)
-        x = self.to_float(self.frames[i], channels_last=False)
-        return {"x": x, "labels": torch.from_numpy(self.labels[i]), "index": i}
+            return self.get_batch(np.asarray(i))
+        j = int(np.asarray(i))
+        x = self.to_float(self.frames[j], channels_last=False)
+        return {"x": x, "labels": torch.from_numpy(self.labels[j]), "index": j}
 
     def __getitems__(self, indices: list[int]) -> list[dict[str, Any]]:
         """Items of a DataLoader batch from one read of the memory map (``DataLoader`` calls this itself).

@@ -51,7 +51,7 @@ def griffin_lim(magnitude: np.ndarray, n_fft: int, hop: int, window: int, seed: 
     gen = torch.Generator().manual_seed(seed)
     phase = torch.exp(2j * torch.pi * torch.rand(mag.shape, generator=gen, dtype=torch.float64))
     length = hop * (mag.shape[1] - 1)  # frames centred on their hop, as torch.stft(center=True) places them
-    stft = {"n_fft": n_fft, "hop_length": hop, "win_length": window, "window": win, "center": True}
+    stft: dict[str, Any] = {"n_fft": n_fft, "hop_length": hop, "win_length": window, "window": win, "center": True}
     for _ in range(GRIFFIN_LIM_ITERS):
         signal = torch.istft(mag * phase, length=length, **stft)
         spec = torch.stft(signal, return_complex=True, **stft)[:, : mag.shape[1]]
