@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from dsvae.config import check_positive
+from dsvae.config import check_choices, check_positive
 from dsvae.data.folder import SequenceDataset, read_info
 from dsvae.errors import DSVAEError
 from dsvae.io import write_json
@@ -61,6 +61,7 @@ class ShowConfig:
 
     def __post_init__(self) -> None:
         check_positive(self, ("n_sequences", "n_draws", "n_rows", "n_prior", "frame_ms"), "show")
+        check_choices(self, "show")
         if self.interpolation_steps < 2:
             raise DSVAEError(f"show.interpolation_steps must be >= 2, got {self.interpolation_steps}")
         if self.given_frames < 0:
