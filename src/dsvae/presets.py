@@ -41,8 +41,14 @@ PRESETS: dict[str, RunConfig] = {
         model=DSVAEConfig(image_size=32, n_channels=32, dim_hidden=128, dim_f=32, dim_z=8, dim_h=64),
         data=DataConfig(num_workers=0),
         train=TrainConfig(
-            lr=2e-3, batch_size=16, max_steps=2000, warmup_steps=20, log_every=25,
-            eval_every=250, checkpoint_every=500, sample_every=1000,
+            lr=2e-3,
+            batch_size=16,
+            max_steps=2000,
+            warmup_steps=20,
+            log_every=25,
+            eval_every=250,
+            checkpoint_every=500,
+            sample_every=1000,
         ),
     ),
 }

@@ -21,8 +21,12 @@ from dsvae.train.logger import log_scores
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="score a run with judges; writes RUN/eval/metrics.json and metrics.md")
     p.add_argument("run", metavar="RUN", help="run folder")
-    p.add_argument("--judge", required=True, action="append",
-                   help="judge folder written by `dsvae judge`; repeat to score with several judges and compare them")
+    p.add_argument(
+        "--judge",
+        required=True,
+        action="append",
+        help="judge folder written by `dsvae judge`; repeat to score with several judges and compare them",
+    )
     p.add_argument("--samples", type=int, help="draws of each random test (eval.samples, default 3)")
     p.add_argument("--data", help="data folder (default: the run config's data.path)")
     p.add_argument("--max-sequences", type=int, help="score a random subset of this many test sequences")

@@ -35,8 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="runs/quickstart", help="folder for the data, the judge and the run (new or empty)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier quickstart at --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-        help="overrides of the shapes preset (keys: `dsvae config --preset shapes`)")
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="overrides of the shapes preset (keys: `dsvae config --preset shapes`)",
+    )
     p.set_defaults(func=run)
 
 

@@ -27,15 +27,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "`dsvae config --preset NAME` prints every key with its value.",
     )
     p.add_argument("--preset", default="sprites-cpu", choices=sorted(PRESETS), help="named configuration")
-    p.add_argument("--config", metavar="FILE",
-        help="JSON or TOML config file over the preset (a run's config.json too)")
+    p.add_argument(
+        "--config", metavar="FILE", help="JSON or TOML config file over the preset (a run's config.json too)"
+    )
     p.add_argument("--data", help="data folder written by `dsvae data` (sets data.path)")
     p.add_argument("--out", help="new run folder to create (new or empty; a run is never overwritten)")
     p.add_argument("--resume", metavar="RUN", help="continue the run in RUN from its latest checkpoint")
     p.add_argument("--steps", type=int, help="stop (with a checkpoint) after this many steps in this call")
     p.add_argument("--quiet", action="store_true", help="no progress bar or console log")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-        help="config overrides, e.g. train.lr=1e-3 (keys: `dsvae config --preset NAME`)")
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="config overrides, e.g. train.lr=1e-3 (keys: `dsvae config --preset NAME`)",
+    )
     p.set_defaults(func=run)
 
 

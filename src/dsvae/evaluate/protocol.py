@@ -134,9 +134,7 @@ def judge_labels(paths: list[Path]) -> list[str]:
     return labels
 
 
-def prepare(
-    run: str | Path, judge_paths: list[Path], cfg: EvalConfig, data_dir: str | Path | None = None
-) -> Setup:
+def prepare(run: str | Path, judge_paths: list[Path], cfg: EvalConfig, data_dir: str | Path | None = None) -> Setup:
     """Load and cross-check the run's model, the judges and the data; raise before anything is written."""
     if not judge_paths:
         raise DSVAEError("no judge given: pass --judge DIR (a folder written by `dsvae judge`)")

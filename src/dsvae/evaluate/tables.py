@@ -92,8 +92,14 @@ def per_head(m: dict[str, Any]) -> list[Block]:
     kinds = {n: ("dynamic" if n not in m["factors"]["static"] else "static") for n in names}
     several = "by_judge" in m
     rows = []
-    figures = (("real", "accuracy"), ("reconstruction", "accuracy"), ("content_resampled", "accuracy"),
-               ("dynamics_resampled", "accuracy"), ("swap", "vs_content_source"), ("swap", "vs_dynamics_source"))
+    figures = (
+        ("real", "accuracy"),
+        ("reconstruction", "accuracy"),
+        ("content_resampled", "accuracy"),
+        ("dynamics_resampled", "accuracy"),
+        ("swap", "vs_content_source"),
+        ("swap", "vs_dynamics_source"),
+    )
     for n in names:
         for label, sc in judged(m):
             who = f", judge `{label}`" if several else ""

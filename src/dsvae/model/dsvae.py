@@ -109,9 +109,7 @@ class DSVAE(nn.Module):
             raise DSVAEError(f"{what} must be finite, got values from {lo} to {hi} (NaN or inf); clean the input first")
         if bounded and (lo < 0 or hi > 1):
             hint = "; divide 0-255 images by 255" if hi > 1 and hi <= 255 else ""
-            raise DSVAEError(
-                f"frames must lie in [0, 1] for a Bernoulli model, got values from {lo:g} to {hi:g}{hint}"
-            )
+            raise DSVAEError(f"frames must lie in [0, 1] for a Bernoulli model, got values from {lo:g} to {hi:g}{hint}")
 
     def forward(self, x: Tensor) -> DSVAEOutput:
         """One pass of the model with reparameterised samples of f and z.

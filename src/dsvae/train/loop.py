@@ -420,4 +420,3 @@ class Trainer:
         if self.dist.is_main:
             write_json(self.run_dir / SUMMARY_NAME, json_safe(result.__dict__))
         return result
-
