@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from dsvae.io import atomic_write
-from dsvae.train.run_folder import read_metrics
+from dsvae.run_folder import read_metrics
+from dsvae.tables import Heading, Paragraph, Table, to_markdown
 
 QUALITY = Path(__file__).resolve().parent / "sprites_quality.py"
 SPIKE = 1.25  # a logged training loss this many times the lowest so far counts as a spike
@@ -122,25 +123,22 @@ def markdown(rows: list[dict[str, Any]], summary: dict[str, Any], title: str) ->
     static = [a for a in done[0]["last"]["content_kept"] if a != "all"] if done else []
     pct = lambda v: f"{100 * v:.1f}"  # noqa: E731
     head = ["prior", "seed", "steps", "dyn kept Acc %", "IS"] + [f"content kept: {a} %" for a in static]
-    head += ["all %", "test ELBO", "KL f", "KL z", "skipped", "spikes", "max grad norm"]
-    lines = [f"### {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    runs = Table([*head, "all %", "test ELBO", "KL f", "KL z", "skipped", "spikes", "max grad norm"])
     for r in rows:
         if r["last"] is None:
-            lines.append(f"| {r['prior']} | {r['seed']} | {r['stopped']} |" + " |" * (len(head) - 3))
+            runs.rows.append([r["prior"], str(r["seed"]), r["stopped"], *[""] * (len(runs.header) - 3)])
             continue
         v = flat(r["last"])
         cells = [r["prior"], str(r["seed"]), str(v["step"]), pct(v["dyn_acc"]), f"{v['is']:.3f}"]
         cells += [pct(v[f"content_{a}"]) for a in [*static, "all"]]
         cells += [f"{v['test_elbo']:.1f}", f"{v['kl_f']:.1f}", f"{v['kl_z']:.1f}", str(r["skipped_steps"]),
                   str(r["loss_spikes"]), f"{r['max_grad_norm']:.0f}"]  # fmt: skip
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Mean ± sample std over seeds (min–max):", ""]
+        runs.rows.append(cells)
     keys = ["dyn_acc", "is", *[f"content_{a}" for a in [*static, "all"]], "test_elbo"]
-    lines += ["| prior | " + " | ".join(keys) + " | skipped steps | spikes | runs not finished |",
-              "|---|" + "---|" * (len(keys) + 3)]  # fmt: skip
+    seeds = Table(["prior", *keys, "skipped steps", "spikes", "runs not finished"])
     for prior, s in summary.items():
         if not s["stats"]:
-            lines.append(f"| {prior} |" + " |" * len(keys) + f" {s['skipped_steps']} | {s['loss_spikes']} | all |")
+            seeds.rows.append([prior, *[""] * len(keys), str(s["skipped_steps"]), str(s["loss_spikes"]), "all"])
             continue
         cells = []
         for key in keys:
@@ -148,10 +146,11 @@ def markdown(rows: list[dict[str, Any]], summary: dict[str, Any], title: str) ->
             cells.append(f"{scale * st['mean']:.1f} ± {scale * st['std']:.1f} ({scale * st['min']:.1f}–"
                          f"{scale * st['max']:.1f})")  # fmt: skip
         cells += [str(s["skipped_steps"]), str(s["loss_spikes"]), str(len(s["not_finished"]))]
-        lines.append(f"| {prior} | " + " | ".join(cells) + " |")
+        seeds.rows.append([prior, *cells])
     note = (f"A spike is a logged training loss above {SPIKE}x the lowest logged so far, counted after the "
             f"first {SETTLED:.0%} of the run's steps.")  # fmt: skip
-    return "\n".join([*lines, "", note]) + "\n"
+    return to_markdown([Heading(title, 3), runs, Paragraph("Mean ± sample std over seeds (min–max):"), seeds,
+                        Paragraph(note)])  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,8 +42,9 @@ from dsvae.evaluate.judge_train import train_and_save
 from dsvae.evaluate.protocol import EvalConfig, evaluate
 from dsvae.io import atomic_write
 from dsvae.presets import get_preset
+from dsvae.tables import Heading, Paragraph, Table, to_markdown
 from dsvae.train.loop import Trainer
-from dsvae.train.run_folder import read_run_config
+from dsvae.train.resume import resume_config
 from dsvae.visualise.svg import line_chart
 
 LEVELS = (0.5, 0.9, 0.95, 0.99)  # accuracy levels whose first time is reported
@@ -91,34 +92,30 @@ def first_time(rows: list[dict[str, Any]], value: Any, level: float) -> str:
 def markdown(rows: list[dict[str, Any]], title: str) -> str:
     static = [a for a in rows[0]["content_kept"] if a != "all"]
     pct = lambda v: f"{100 * v:.1f}"  # noqa: E731
-    head = ["min", "step", "dyn kept: Acc %", "IS", "H(y\\|x)", "H(y)"] + [f"content kept: {a} %" for a in static]
-    head += ["all %", "test ELBO"]
-    lines = [f"### {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    head = ["min", "step", "dyn kept: Acc %", "IS", "H(y|x)", "H(y)"] + [f"content kept: {a} %" for a in static]
+    over_time = Table([*head, "all %", "test ELBO"])
     for r in rows:
         d = r["dynamics_kept"]
         cells = [f"{r['minutes']:.0f}", str(r["step"]), pct(d["accuracy"]), f"{d['is']:.3f}",
                  f"{d['h_y_given_x']:.3f}", f"{d['h_y']:.3f}"]  # fmt: skip
         cells += [pct(r["content_kept"][a]) for a in static] + [pct(r["content_kept"]["all"]), f"{r['test_elbo']:.1f}"]
-        lines.append("| " + " | ".join(cells) + " |")
+        over_time.rows.append(cells)
     last = rows[-1]
-    lines += ["", f"At {last['minutes']:.0f} min, where content is lost (accuracy %, per attribute):", ""]
     names = list(last["reconstruction"])
-    lines += ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    lost = Table(["", *names])
     for key, label in (("reconstruction", "judge on reconstructions"), ("swap_follows_f", "swap: follows f (A)"),
                        ("swap_follows_z", "swap: follows z (B)")):  # fmt: skip
-        lines.append(f"| {label} | " + " | ".join(pct(last[key][a]) for a in names) + " |")
-    lines += [
-        "",
-        "Minutes of training to each level:",
-        "",
-        "| level | dynamics kept | " + " | ".join(f"content kept: {a}" for a in [*static, "all"]) + " |",
-        "|---|---|" + "---|" * (len(static) + 1),
-    ]
+        lost.rows.append([label, *(pct(last[key][a]) for a in names)])
+    levels = Table(["level", "dynamics kept", *(f"content kept: {a}" for a in [*static, "all"])])
     for level in LEVELS:
         cells = [first_time(rows, lambda r: r["dynamics_kept"]["accuracy"], level)]
         cells += [first_time(rows, lambda r, a=a: r["content_kept"][a], level) for a in [*static, "all"]]
-        lines.append(f"| {100 * level:.0f}% | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        levels.rows.append([f"{100 * level:.0f}%", *cells])
+    return to_markdown([
+        Heading(title, 3), over_time,
+        Paragraph(f"At {last['minutes']:.0f} min, where content is lost (accuracy %, per attribute):"), lost,
+        Paragraph("Minutes of training to each level:"), levels,
+    ])  # fmt: skip
 
 
 def plot(rows: list[dict[str, Any]], title: str) -> str:
@@ -168,7 +165,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     trained = 0.0
     for minutes, steps in chunk_budgets(args):
         resume = (run_dir / "config.json").is_file()
-        chunk = apply_overrides(read_run_config(run_dir) if resume else cfg, [f"train.max_minutes={minutes}"])
+        budget = [f"train.max_minutes={minutes}"]
+        chunk = resume_config(run_dir, budget) if resume else apply_overrides(cfg, budget)
         t0 = time.time()
         result = Trainer(chunk, run_dir, resume=resume, echo=not args.quiet, max_new_steps=steps).run()
         trained += (time.time() - t0) / 60

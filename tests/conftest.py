@@ -22,6 +22,4 @@ def _seed() -> None:
 @pytest.fixture
 def tiny_config() -> DSVAEConfig:
     """A 16x16x3 model small enough for many forward/backward passes in a test."""
-    return DSVAEConfig(
-        n_frames=4, channels=3, image_size=16, dim_z=4, dim_f=8, dim_h=16, dim_hidden=32, n_channels=8
-    )
+    return DSVAEConfig(n_frames=4, channels=3, image_size=16, dim_z=4, dim_f=8, dim_h=16, dim_hidden=32, n_channels=8)

@@ -26,7 +26,7 @@ from dsvae import DSVAE, DSVAEConfig
 from dsvae.cli import main
 from dsvae.data import build_shapes
 from dsvae.errors import DSVAEError
-from dsvae.train.config import DataConfig, RunConfig, TrainConfig
+from dsvae.run_config import DataConfig, RunConfig, TrainConfig
 from dsvae.train.loop import Trainer
 
 TINY_MODEL = dict(n_frames=4, image_size=32, dim_z=4, dim_f=8, dim_h=16, dim_hidden=32, n_channels=8)
@@ -165,8 +165,8 @@ CLI_ROWS: list[tuple[str, list[str], str, Callable | None]] = [
     # dsvae train: config values
     ("train lr NaN", [*T, *NEW, "train.lr=NaN"], r"train\.lr must be a finite number, got nan", None),
     ("train lr inf", [*T, *NEW, "train.lr=Infinity"], r"train\.lr must be a finite number, got inf", None),
-    ("train KL weight NaN", [*T, *NEW, "model.kl_f_weight=NaN"], r"model\.kl_f_weight must be a finite", None),
-    ("train KL weight -inf", [*T, *NEW, "model.kl_z_weight=-Infinity"], r"model\.kl_z_weight must be a finite", None),
+    ("train KL weight NaN", [*T, *NEW, "train.kl_f_weight=NaN"], r"train\.kl_f_weight must be a finite", None),
+    ("train KL weight -inf", [*T, *NEW, "train.kl_z_weight=-Infinity"], r"train\.kl_z_weight must be a finite", None),
     ("train betas one value", [*T, *NEW, "train.betas=[0.9]"], r"train\.betas must be a list of 2 values", None),
     ("train betas out of range", [*T, *NEW, "train.betas=[1.5,0.9]"], r"train\.betas must be two numbers in", None),
     ("train betas text", [*T, *NEW, "train.betas=fast"], r"train\.betas must be a list", None),
@@ -328,7 +328,7 @@ API_ROWS: list[tuple[str, Callable[[DSVAE], object], str]] = [
     ("from_pretrained cuda", lambda m: DSVAE.from_pretrained("no-such", map_location="cuda")
      if not torch.cuda.is_available() else pytest.skip("has CUDA"), r"no CUDA device is available"),
     ("from_pretrained missing", lambda m: DSVAE.from_pretrained("no-such-folder"), r"not a folder saved by"),
-    ("config NaN weight", lambda m: DSVAEConfig(kl_z_weight=math.nan), r"model\.kl_z_weight must be a finite number"),
+    ("config NaN weight", lambda m: TrainConfig(kl_z_weight=math.nan), r"train\.kl_z_weight must be a finite number"),
     ("train config NaN lr", lambda m: TrainConfig(lr=math.nan), r"train\.lr must be a finite number"),
     ("train config betas", lambda m: TrainConfig(betas=(0.9,)), r"train\.betas must be two numbers"),
 ]  # fmt: skip

@@ -1,7 +1,7 @@
 """dsvae: the Disentangled Sequential Autoencoder (Li & Mandt, ICML 2018) in PyTorch.
 
-    >>> from dsvae import DSVAE, DSVAEConfig
-    >>> model = DSVAE(DSVAEConfig())
+>>> from dsvae import DSVAE, DSVAEConfig
+>>> model = DSVAE(DSVAEConfig())
 """
 
 from dsvae.config import DSVAEConfig

@@ -13,17 +13,20 @@ import json
 import math
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from dsvae.errors import DSVAEError
 
 C = TypeVar("C")
 
-PRIORS = ("improved", "lstm")
-ENCODERS = ("factorised", "full")
-F_AGGREGATES = ("lstm", "mean")
-LIKELIHOODS = ("bernoulli", "gaussian")
+Prior = Literal["improved", "lstm"]
+EncoderKind = Literal["factorised", "full"]
+FAggregate = Literal["lstm", "mean"]
+Likelihood = Literal["bernoulli", "gaussian"]
+# the KL weights are training choices (TrainConfig); configs written before they moved still load
+MOVED_TO_TRAIN = ("kl_f_weight", "kl_z_weight")
 
 
 @dataclass
@@ -41,18 +44,15 @@ class DSVAEConfig:
     dim_hidden: int = 512  # D: width of the decoder's MLP and of the frame features (note)
     n_channels: int = 256  # K: channels of the deconv net (note); image quality, not disentanglement
     encoder_channels: int = 0  # channels of the encoder's conv net; 0 means the same as n_channels
-    prior: str = "improved"  # "improved": the note's MLP1-4 + LSTM cell; "lstm": the paper's plain LSTM
-    encoder: str = "factorised"  # "factorised": q(f|x)q(z_t|x_t) (note); "full": q(z|x,f) by bi-LSTM + RNN
-    f_aggregate: str = "lstm"  # how q(f) reads the frames: "lstm" (paper's bi-LSTM) or "mean" pooling
-    likelihood: str = "bernoulli"  # "bernoulli" for intensities in [0, 1]; "gaussian" for unbounded features
+    prior: Prior = "improved"  # "improved": the note's MLP1-4 + LSTM cell; "lstm": the paper's plain LSTM
+    encoder: EncoderKind = "factorised"  # "factorised": q(f|x)q(z_t|x_t) (note); "full": q(z|x,f) by bi-LSTM + RNN
+    f_aggregate: FAggregate = "lstm"  # how q(f) reads the frames: "lstm" (paper's bi-LSTM) or "mean" pooling
+    likelihood: Likelihood = "bernoulli"  # "bernoulli" for intensities in [0, 1]; "gaussian" for unbounded features
     posterior_init_std: float = 0.0  # >0: q(f) and q(z_t) start at this std (init only); 0: PyTorch's default init
-    kl_f_weight: float = 1.0  # weight on KL(q(f)||p(f)); 1 is the note's ELBO, other values change the objective
-    kl_z_weight: float = 1.0  # weight on the z KL term; 1 is the note's ELBO
 
     def __post_init__(self) -> None:
         check_finite_floats(self, "model")
-        for name in ("n_frames", "channels", "dim_z", "dim_f", "dim_h", "dim_hidden", "n_channels"):
-            _check_positive(self, name)
+        check_positive(self, ("n_frames", "channels", "dim_z", "dim_f", "dim_h", "dim_hidden", "n_channels"), "model")
         if self.frame_dim < 0:
             raise DSVAEError(f"model.frame_dim must be >= 0 (0 means image frames), got {self.frame_dim}")
         if self.encoder_channels < 0:
@@ -63,15 +63,15 @@ class DSVAEConfig:
                 raise DSVAEError(
                     f"model.image_size must be a power of two >= 8 (the decoder doubles from 4x4), got {s}"
                 )
-        _check_choice(self, "prior", PRIORS)
-        _check_choice(self, "encoder", ENCODERS)
-        _check_choice(self, "f_aggregate", F_AGGREGATES)
-        _check_choice(self, "likelihood", LIKELIHOODS)
+        check_choices(self, "model")
         if self.posterior_init_std < 0:
             raise DSVAEError(f"model.posterior_init_std must be >= 0 (0: default init), got {self.posterior_init_std}")
-        for name in ("kl_f_weight", "kl_z_weight"):
-            if getattr(self, name) < 0:
-                raise DSVAEError(f"model.{name} must be >= 0, got {getattr(self, name)}")
+
+    @staticmethod
+    def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+        """A model config as older versions wrote it, in today's keys (the KL weights are dropped:
+        they moved to the training config and never changed the model)."""
+        return {k: v for k, v in data.items() if k not in MOVED_TO_TRAIN}
 
     @property
     def is_vector(self) -> bool:
@@ -91,10 +91,12 @@ class DSVAEConfig:
         return self.encoder_channels or self.n_channels
 
 
-def _check_positive(cfg: Any, name: str, prefix: str = "model") -> None:
-    value = getattr(cfg, name)
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise DSVAEError(f"{prefix}.{name} must be a positive integer, got {value!r}")
+def check_positive(cfg: Any, names: Iterable[str], prefix: str) -> None:
+    """Refuse any of the integer fields ``names`` of ``cfg`` that is not a positive integer."""
+    for name in names:
+        value = getattr(cfg, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise DSVAEError(f"{prefix}.{name} must be a positive integer, got {value!r}")
 
 
 def check_finite_floats(cfg: Any, prefix: str) -> None:
@@ -107,10 +109,29 @@ def check_finite_floats(cfg: Any, prefix: str) -> None:
                 raise DSVAEError(f"{prefix}.{f.name} must be a finite number, got {value!r}")
 
 
-def _check_choice(cfg: Any, name: str, choices: tuple[str, ...], prefix: str = "model") -> None:
-    value = getattr(cfg, name)
-    if value not in choices:
-        raise DSVAEError(f"{prefix}.{name} must be one of {', '.join(choices)}; got {value!r}")
+def choices(tp: Any) -> tuple[Any, ...] | None:
+    """The values of a ``Literal[...]`` annotation (also inside ``X | None``), else None."""
+    if typing.get_origin(tp) is Literal:
+        return typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            found = choices(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def check_choices(cfg: Any, prefix: str) -> None:
+    """Refuse any field annotated ``Literal[...]`` whose value is not one of its choices."""
+    for name, tp in typing.get_type_hints(type(cfg)).items():
+        allowed = choices(tp)
+        value = getattr(cfg, name, None)
+        if allowed is not None and value not in allowed and not (value is None and _is_optional(tp)):
+            raise DSVAEError(f"{prefix}.{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")
+
+
+def _is_optional(tp: Any) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,6 +148,9 @@ def from_dict(cls: type[C], data: dict[str, Any], where: str = "config") -> C:
     """Build ``cls`` from a plain dict; an unknown key or a wrong type is a :class:`DSVAEError`."""
     if not isinstance(data, dict):
         raise DSVAEError(f"{where} must be a JSON object, got {type(data).__name__}")
+    upgrade = getattr(cls, "upgrade", None)
+    if upgrade is not None:
+        data = upgrade(data)  # keys of older versions, in today's places
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - names)
@@ -144,9 +168,13 @@ def where_key(where: str, key: str) -> str:
 
 def _coerce(tp: Any, value: Any, name: str) -> Any:
     """Check (and gently convert) ``value`` against the annotation ``tp``."""
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return from_dict(tp, value, name)
     origin = typing.get_origin(tp)
+    if origin is Literal:
+        if value in typing.get_args(tp) and not isinstance(value, bool):
+            return value
+        raise DSVAEError(f"{name} must be one of {', '.join(map(str, typing.get_args(tp)))}; got {value!r}")
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
         if value is None and type(None) in args:
@@ -209,11 +237,13 @@ def apply_overrides(cfg: C, overrides: list[str]) -> C:
     >>> apply_overrides(RunConfig(), ["model.dim_z=16", "train.lr=1e-3"])  # doctest: +SKIP
     """
     data = to_dict(cfg)
+    moved: dict[str, str] = getattr(type(cfg), "MOVED_KEYS", {})  # old dotted keys still accepted
     for item in overrides:
         if "=" not in item:
             raise DSVAEError(f"override {item!r} must look like section.field=value")
         key, text = item.split("=", 1)
-        parts = key.strip().split(".")
+        key = moved.get(key.strip(), key.strip())
+        parts = key.split(".")
         node: Any = data
         for i, part in enumerate(parts):
             if not isinstance(node, dict) or part not in node:
@@ -228,16 +258,10 @@ def apply_overrides(cfg: C, overrides: list[str]) -> C:
     return from_dict(type(cfg), data)
 
 
-def replace(cfg: C, **changes: Any) -> C:
-    """``dataclasses.replace`` that re-runs validation."""
-    return dataclasses.replace(cfg, **changes)  # type: ignore[type-var]
-
-
 __all__ = [
     "DSVAEConfig",
     "apply_overrides",
     "field",
     "from_dict",
-    "replace",
     "to_dict",
 ]

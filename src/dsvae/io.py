@@ -29,7 +29,7 @@ def _umask_mode() -> int:
 _FILE_MODE = _umask_mode()
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: str | Path, write: Callable[[Path], object]) -> None:
     """Call ``write(tmp_path)`` then rename ``tmp_path`` over ``path``.
 
     On any failure (including KeyboardInterrupt or a full disk) the temporary file is removed

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -45,6 +46,47 @@ def gaussian_log_prob(mean: Tensor, log_scale: Tensor, x: Tensor) -> Tensor:
     return -0.5 * (((x - mean) * torch.exp(-log_scale)) ** 2 + LOG_2PI) - log_scale
 
 
+@dataclass(frozen=True)
+class KLWeights:
+    """Weights on the two KL terms: training choices (1, 1 is the ELBO), not part of the model."""
+
+    f: float = 1.0  # on KL(q(f | x) || p(f))
+    z: float = 1.0  # on sum_t KL(q(z_t | .) || p(z_t | h_t))
+
+    def scaled(self, factor: float) -> KLWeights:
+        """Both weights times ``factor`` (the KL warm-up)."""
+        return KLWeights(self.f * factor, self.z * factor)
+
+
+ELBO = KLWeights()
+
+
+class PosteriorParams(Protocol):
+    @property
+    def f_mean(self) -> Tensor: ...  # (B, F)
+    @property
+    def f_logstd(self) -> Tensor: ...  # (B, F)
+    @property
+    def z_mean(self) -> Tensor: ...  # (B, T, Z)
+    @property
+    def z_logstd(self) -> Tensor: ...  # (B, T, Z)
+
+
+class ModelOutput(Protocol):
+    """What the objective reads from a forward pass (:class:`dsvae.model.DSVAEOutput` has it)."""
+
+    @property
+    def posterior(self) -> PosteriorParams: ...  # q(f | x), q(z_t | .)
+    @property
+    def prior_mu(self) -> Tensor: ...  # (B, T, Z) p(z_t | h_t) from the posterior samples z_<t
+    @property
+    def prior_logstd(self) -> Tensor: ...  # (B, T, Z)
+    @property
+    def x_out(self) -> Tensor: ...  # (B, T, *frame) decoder logits (Bernoulli) or means (Gaussian)
+    @property
+    def log_scale(self) -> Tensor | None: ...  # Gaussian log std broadcastable to x; None for Bernoulli
+
+
 @dataclass
 class ElboTerms:
     """Named terms, each a scalar averaged over the batch (nats per sequence)."""
@@ -59,33 +101,21 @@ class ElboTerms:
         return {"loss": self.loss, "elbo": self.elbo, "recon": self.recon, "kl_f": self.kl_f, "kl_z": self.kl_z}
 
 
-def elbo_terms(
-    x: Tensor,
-    x_out: Tensor,
-    log_scale: Tensor | None,
-    f_mean: Tensor,
-    f_logstd: Tensor,
-    z_mean: Tensor,
-    z_logstd: Tensor,
-    prior_mu: Tensor,
-    prior_logstd: Tensor,
-    kl_f_weight: float = 1.0,
-    kl_z_weight: float = 1.0,
-) -> ElboTerms:
-    """The negative ELBO and its terms.
+def elbo_terms(out: ModelOutput, x: Tensor, weights: KLWeights = ELBO) -> ElboTerms:
+    """The negative ELBO of a forward pass and its terms.
 
     Args:
+        out: the model's forward pass on ``x``.
         x: data (B, T, *frame).
-        x_out: decoder output, logits (Bernoulli, ``log_scale`` None) or means (Gaussian).
-        log_scale: Gaussian log std broadcastable to x, or None for Bernoulli.
-        f_mean, f_logstd: q(f | x), (B, F).
-        z_mean, z_logstd: q(z_t | .), (B, T, Z).
-        prior_mu, prior_logstd: p(z_t | h_t) from the prior net run on posterior samples, (B, T, Z).
-        kl_f_weight, kl_z_weight: weights on the KL terms (1, 1 is the ELBO).
+        weights: weights on the KL terms (the default, 1 and 1, is the ELBO).
     """
-    log_px = bernoulli_log_prob(x_out, x) if log_scale is None else gaussian_log_prob(x_out, log_scale, x)
+    post = out.posterior
+    if out.log_scale is None:
+        log_px = bernoulli_log_prob(out.x_out, x)
+    else:
+        log_px = gaussian_log_prob(out.x_out, out.log_scale, x)
     recon = -log_px.flatten(1).sum(1).mean()
-    kl_f = standard_normal_kl(f_mean, f_logstd).sum(1).mean()
-    kl_z = gaussian_kl(z_mean, z_logstd, prior_mu, prior_logstd).flatten(1).sum(1).mean()
-    loss = recon + kl_f_weight * kl_f + kl_z_weight * kl_z
+    kl_f = standard_normal_kl(post.f_mean, post.f_logstd).sum(1).mean()
+    kl_z = gaussian_kl(post.z_mean, post.z_logstd, out.prior_mu, out.prior_logstd).flatten(1).sum(1).mean()
+    loss = recon + weights.f * kl_f + weights.z * kl_z
     return ElboTerms(loss=loss, elbo=-(recon + kl_f + kl_z), recon=recon, kl_f=kl_f, kl_z=kl_z)

@@ -7,11 +7,19 @@ The rule for a folder the user names with ``--out``:
   ``meta.json`` of a data folder) is replaced, atomically, only when ``overwrite`` is given;
 - any other non-empty folder, or a path that is a file, is refused.
 
+Outputs derived inside a run by default (``RUN/eval``, ``RUN/show``) are refreshed without asking.
+
 Everything is checked before any work starts, so a long build or training never fails at
-the end because its output cannot be written. Staged writes go to a hidden sibling
-``.NAME.<pid>.<random>.partial`` that is renamed into place; a write killed midway leaves that
-sibling behind, and :func:`sweep_partials` removes it on the next write of the same target
-(only siblings of this exact pattern whose process is gone).
+the end because its output cannot be written. Every folder the package writes whole (data
+folders, judges, checkpoints, evaluations, pictures, reports) goes through :func:`atomic_folder`:
+it is built in a hidden sibling ``.NAME.<pid>.<random>.partial``, and swapped in by two renames
+(the earlier folder to ``.NAME.old``, the new one into place). A kill leaves either folder
+complete, never a mixture: a ``.partial`` left by a killed build is swept on the next write of
+the same target (only siblings of this exact pattern whose process is gone), and a ``.old``
+left between the two renames is put back or removed by :func:`recover`.
+
+This file is the home of the mechanism rather than ``io.py`` because it is one with the rule
+above and with the sweep of leftovers; ``io.py`` writes single files.
 """
 
 from __future__ import annotations
@@ -54,7 +62,12 @@ def is_empty_dir(path: Path, ignore: tuple[str, ...] = ()) -> bool:
 
 
 def check_output_folder(
-    path: str | Path, marker: str | Callable[[Path], bool], overwrite: bool, what: str, option: str = "--out"
+    path: str | Path,
+    marker: str | Callable[[Path], bool],
+    overwrite: bool,
+    what: str,
+    command: str,
+    option: str = "--out",
 ) -> bool:
     """Apply the output-folder rule to ``path``; True if it holds an earlier output to replace.
 
@@ -64,6 +77,7 @@ def check_output_folder(
             or a test of a folder where a file name is not enough.
         overwrite: the user passed ``--overwrite``.
         what: the kind of output, for messages (e.g. "data folder").
+        command: the dsvae command that writes it (e.g. "data"), for messages.
         option: the option that named it, for messages.
     """
     path = Path(path)
@@ -72,7 +86,11 @@ def check_output_folder(
         return False
     earlier = marker(path) if callable(marker) else (path / marker).is_file()
     if not earlier:
-        raise DSVAEError(f"{path} is not empty and is not a {what}; choose another {option}")
+        found = "" if callable(marker) else f" ({marker})"
+        raise DSVAEError(
+            f"{path} is not empty and is not a {what}: it holds no `dsvae {command}` output{found}; "
+            f"choose another {option}"
+        )
     if not overwrite:
         raise DSVAEError(f"{path} already holds a {what}; pass --overwrite to replace it, or choose another {option}")
     return True
@@ -127,32 +145,71 @@ def sweep_partials(target: str | Path) -> list[Path]:
     return removed
 
 
+def old_path(target: str | Path) -> Path:
+    """Where :func:`swap_in` keeps the earlier ``target`` between its two renames: ``.NAME.old``."""
+    target = Path(target)
+    return target.with_name(f".{target.name}.old")
+
+
+def recover(target: str | Path) -> None:
+    """Finish a swap that a kill interrupted: put ``.NAME.old`` back if ``target`` is missing, else remove it."""
+    target, old = Path(target), old_path(target)
+    if not old.is_dir() or old.is_symlink():
+        return
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        old.rename(target)
+
+
 def swap_in(tmp: Path, target: Path) -> None:
     """Rename the finished folder ``tmp`` over ``target`` (an older ``target`` is removed after)."""
-    old = None
+    old = old_path(target)
+    if old.exists():
+        shutil.rmtree(old)
     if target.exists():
-        old = target.with_name(f".{target.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
         target.rename(old)
     tmp.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class StagedFolder:
+    """A folder being built beside ``target``: :meth:`commit` swaps it in, :meth:`discard` drops it.
+
+    Opening one sweeps the leftovers of earlier killed writes of the same target first.
+    """
+
+    def __init__(self, target: str | Path) -> None:
+        self.target = Path(target)
+        sweep_partials(self.target)
+        recover(self.target)
+        self.path = make_partial(self.target)
+
+    def commit(self) -> Path:
+        try:
+            swap_in(self.path, self.target)
+        except OSError as exc:
+            raise DSVAEError(f"could not write {self.target}: {exc.strerror or exc}") from exc
+        finally:
+            self.discard()
+        return self.target
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 @contextmanager
-def staged_folder(target: str | Path) -> Iterator[Path]:
+def atomic_folder(target: str | Path) -> Iterator[Path]:
     """Build a folder in a hidden sibling and swap it in over ``target`` when the block succeeds.
 
     If the block fails (an error, Ctrl-C) the sibling is removed and ``target`` is untouched.
     """
-    target = Path(target)
-    sweep_partials(target)
-    tmp = make_partial(target)
+    staged = StagedFolder(target)
     try:
-        yield tmp
-        swap_in(tmp, target)
+        yield staged.path
     except OSError as exc:
-        raise DSVAEError(f"could not write {target}: {exc.strerror or exc}") from exc
+        raise DSVAEError(f"could not write {staged.target}: {exc.strerror or exc}") from exc
+    else:
+        staged.commit()
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        staged.discard()

@@ -7,7 +7,7 @@ import copy
 
 from dsvae.config import DSVAEConfig
 from dsvae.errors import DSVAEError
-from dsvae.train.config import DataConfig, RunConfig, TrainConfig
+from dsvae.run_config import DataConfig, RunConfig, TrainConfig
 
 # The note's deconv sizes "don't matter too much for disentanglement" (000_c39da3c9d806aeaa.txt),
 # so the CPU preset shrinks K and D and keeps the note's latent sizes Z=32, F=256, Hd=256. The
@@ -18,7 +18,6 @@ _CPU_MODEL = DSVAEConfig(n_channels=64, encoder_channels=32, dim_hidden=256)
 PRESETS: dict[str, RunConfig] = {
     # the design note's configuration, on Sprites (64x64x3, 8 frames)
     "note": RunConfig(model=DSVAEConfig(), train=TrainConfig(lr=1e-3, batch_size=16)),
-    "sprites": RunConfig(model=DSVAEConfig(), train=TrainConfig(lr=1e-3, batch_size=16)),
     # Sprites sized for a laptop CPU: same latents and prior, narrower conv/deconv nets
     # 9000 steps: the cosine schedule's length, about an hour on 2 CPU cores with train.precision=bf16
     "sprites-cpu": RunConfig(model=_CPU_MODEL, train=TrainConfig(lr=2e-3, batch_size=16, max_steps=9000)),
@@ -42,8 +41,14 @@ PRESETS: dict[str, RunConfig] = {
         model=DSVAEConfig(image_size=32, n_channels=32, dim_hidden=128, dim_f=32, dim_z=8, dim_h=64),
         data=DataConfig(num_workers=0),
         train=TrainConfig(
-            lr=2e-3, batch_size=16, max_steps=2000, warmup_steps=20, log_every=25,
-            eval_every=250, checkpoint_every=500, sample_every=1000,
+            lr=2e-3,
+            batch_size=16,
+            max_steps=2000,
+            warmup_steps=20,
+            log_every=25,
+            eval_every=250,
+            checkpoint_every=500,
+            sample_every=1000,
         ),
     ),
 }

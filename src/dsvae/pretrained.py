@@ -20,7 +20,6 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
 FORMAT_VERSION = 1
-RUN_CHECKPOINTS = ("best", "latest")  # a run folder's checkpoints, in the order from_pretrained takes them
 
 
 def save_module(path: str | Path, kind: str, config: dict[str, Any], module: nn.Module) -> None:
@@ -31,19 +30,6 @@ def save_module(path: str | Path, kind: str, config: dict[str, Any], module: nn.
     path.mkdir(parents=True, exist_ok=True)
     save_tensors(path / WEIGHTS_NAME, module.state_dict(), metadata={"kind": kind})
     write_json(path / CONFIG_NAME, {"kind": kind, "format_version": FORMAT_VERSION, "config": config})
-
-
-def pretrained_folder(path: str | Path) -> Path:
-    """The ``save_pretrained`` folder behind ``path``: itself, or a run folder's checkpoints/best (then latest)."""
-    path = Path(path)
-    if (path / WEIGHTS_NAME).is_file():
-        return path
-    for which in RUN_CHECKPOINTS:
-        if (path / "checkpoints" / which / WEIGHTS_NAME).is_file():
-            return path / "checkpoints" / which
-    if (path / "checkpoints").is_dir():
-        raise DSVAEError(f"run folder {path} has no checkpoint under checkpoints/best or checkpoints/latest yet")
-    return path  # read_config says what is wrong with it
 
 
 def model_card(data_name: str, step: int, config: dict[str, Any], scores: dict[str, float] | None = None) -> str:

@@ -13,7 +13,7 @@ from dsvae.evaluate.judge import JudgeConfig
 from dsvae.evaluate.judge_train import train_and_save
 from dsvae.io import write_json
 from dsvae.model import DSVAE
-from dsvae.train.config import DataConfig, RunConfig
+from dsvae.run_config import DataConfig, RunConfig
 
 # 8 frames of 32x32, the default set: over 4 frames its slow motion (1 px a frame) is too slight for a quick judge
 TINY_MODEL = DSVAEConfig(n_frames=8, image_size=32, dim_z=4, dim_f=8, dim_h=16, dim_hidden=32, n_channels=8)

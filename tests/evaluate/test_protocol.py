@@ -20,6 +20,7 @@ from dsvae.evaluate.judge_train import train_and_save
 from dsvae.evaluate.literature import published_for
 from dsvae.evaluate.protocol import EvalConfig, evaluate, factor_roles, write_evaluation
 from dsvae.evaluate.tables import markdown
+from dsvae.visualise.report import build_report
 
 from .conftest import FAST_JUDGE, make_run, speech_like, unlabelled_copy
 
@@ -192,3 +193,13 @@ def test_judge_of_another_number_of_frames_is_refused(shapes_dir: Path, tmp_path
     assert_refused(["evaluate", str(run), "--judge", str(tmp_path / "j2"), "--data", str(other)],
                    "trained on sequences of 2 frames, but the model", capsys)  # fmt: skip
     assert not (run / "eval").exists()
+
+
+def test_the_report_builds_its_tables_from_metrics_json(shapes_dir: Path, judge_dir: Path, tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", shapes_dir)
+    write_evaluation(run, evaluate(run, judge_dir, QUICK))
+    (run / "eval" / "metrics.md").unlink()  # the tables must come from the figures, not from their Markdown
+    page = build_report(run).read_text()
+    assert "<h3>Dynamics kept, content resampled (the papers&#x27; Acc): judged on <code>motion</code></h3>" in page
+    assert "<td>ceiling (a perfect model and judge on 8 balanced classes)</td><td>100.00%</td>" in page
+    assert "<th>H(y|x)</th>" in page and "Not evaluated yet" not in page

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from dsvae import DSVAE, DSVAEConfig, DSVAEError
-from dsvae.objective import gaussian_kl
+from dsvae.objective import KLWeights, elbo_terms, gaussian_kl
+from dsvae.run_config import TrainConfig
 
 VARIANTS = [
     dict(),
@@ -53,8 +54,9 @@ def test_shapes_and_ranges(tiny_config: DSVAEConfig, changes: dict) -> None:
 
 
 def test_loss_is_the_sum_of_its_terms(tiny_config: DSVAEConfig) -> None:
-    model = DSVAE(dataclasses.replace(tiny_config, kl_f_weight=0.5, kl_z_weight=2.0))
-    t = model(batch(model.config)).terms
+    model = DSVAE(tiny_config)
+    x = batch(model.config)
+    t = elbo_terms(model(x), x, KLWeights(f=0.5, z=2.0)).as_dict()
     torch.testing.assert_close(t["loss"], t["recon"] + 0.5 * t["kl_f"] + 2.0 * t["kl_z"])
     torch.testing.assert_close(t["elbo"], -(t["recon"] + t["kl_f"] + t["kl_z"]))
 
@@ -151,13 +153,17 @@ def test_bad_input_names_the_problem(tiny_config: DSVAEConfig) -> None:
         ("image_size", 48, "power of two"),
         ("prior", "gru", "model.prior"),
         ("dim_z", 0, "model.dim_z"),
-        ("kl_f_weight", -1.0, "kl_f_weight"),
         ("posterior_init_std", -0.1, "posterior_init_std"),
     ],
 )
 def test_config_validation_names_the_field(field: str, value: object, words: str) -> None:
     with pytest.raises(DSVAEError, match=words):
         DSVAEConfig(**{field: value})
+
+
+def test_kl_weight_validation_names_the_field() -> None:
+    with pytest.raises(DSVAEError, match="kl_f_weight"):
+        TrainConfig(kl_f_weight=-1.0)
 
 
 def test_note_defaults() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from dsvae.config import DSVAEConfig
 from dsvae.data import build_shapes
-from dsvae.train.config import DataConfig, RunConfig, TrainConfig
+from dsvae.run_config import DataConfig, RunConfig, TrainConfig
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ def main(data: str, out: str, overrides: list[str]) -> None:
     trainer = Trainer(cfg, Path(out) / "run", dist=info, echo=False)
     distributed.init(info, trainer.device)
     try:
+        trainer._open_data()
         trainer._build()
         x = trainer.train_set.get_batch(list(range(cfg.train.batch_size)))["x"]  # the same batch on every rank
         terms = trainer.train_step(x)

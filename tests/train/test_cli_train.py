@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from dsvae import DSVAE
 from dsvae.cli import main
-from dsvae.train.run_folder import load_run_model, read_metrics
+from dsvae.run_folder import read_metrics
 
 TINY = [
     "model.n_frames=4", "model.image_size=32", "model.dim_z=4", "model.dim_f=8", "model.dim_h=16",
@@ -79,7 +80,7 @@ def test_sigint_saves_a_checkpoint_and_exits_cleanly(shapes_dir: Path, tmp_path:
     assert proc.returncode == 0, err
     summary = json.loads((run / "summary.json").read_text())
     assert summary["stopped"] == "interrupted" and 0 < summary["step"] < 100000
-    model, _ = load_run_model(run, "latest")
+    model = DSVAE.from_pretrained(run, checkpoint="latest")
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 

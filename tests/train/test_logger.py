@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from dsvae import DSVAE, DSVAEError
-from dsvae.train.config import RunConfig
+from dsvae.run_config import RunConfig
 from dsvae.train.logger import log_scores
 from dsvae.train.loop import Trainer
+from dsvae.visualise.samples import write_samples
 
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 
@@ -25,7 +26,7 @@ def tags(folder: Path) -> dict[str, list[str]]:
 @pytest.fixture
 def trained(tiny_run_config: RunConfig, tmp_path: Path) -> Path:
     cfg = dataclasses.replace(tiny_run_config, train=dataclasses.replace(tiny_run_config.train, sample_every=4))
-    Trainer(cfg, tmp_path / "run", echo=False).run()
+    Trainer(cfg, tmp_path / "run", echo=False, write_samples=write_samples).run()
     return tmp_path / "run"
 
 

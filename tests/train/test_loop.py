@@ -13,14 +13,14 @@ import torch
 from dsvae.data import DataFolderWriter, DataInfo, Factor
 from dsvae.errors import DSVAEError
 from dsvae.model import DSVAE
+from dsvae.run_config import DataConfig, RunConfig, TrainConfig
+from dsvae.run_folder import read_metrics
 from dsvae.train.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
-from dsvae.train.config import DataConfig, RunConfig, TrainConfig
 from dsvae.train.loop import Trainer
-from dsvae.train.run_folder import load_run_model, read_metrics
 
 
 def weights(run: Path, which: str = "latest") -> dict[str, torch.Tensor]:
-    return load_run_model(run, which)[0].state_dict()
+    return DSVAE.from_pretrained(run, checkpoint=which).state_dict()
 
 
 def test_resume_repeats_the_uninterrupted_run_exactly(tiny_run_config: RunConfig, tmp_path: Path) -> None:

@@ -18,9 +18,9 @@ import pytest
 from dsvae.cli import main
 from dsvae.data import build_shapes
 from dsvae.outputs import sweep_partials
-from dsvae.train.config import RunConfig
+from dsvae.run_config import RunConfig
+from dsvae.run_folder import read_metrics
 from dsvae.train.loop import Trainer
-from dsvae.train.run_folder import read_metrics
 from dsvae.train.run_lock import LOCK_NAME, RunLock
 
 TINY = [

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dsvae.train.config import TrainConfig
+from dsvae.run_config import TrainConfig
+from dsvae.schedule import kl_scale, learning_rate
 from dsvae.train.sampler import StepBatchSampler
-from dsvae.train.schedule import kl_scale, learning_rate
 
 
 def test_two_ranks_see_exactly_the_single_process_batch() -> None:

@@ -13,7 +13,7 @@ from dsvae.config import DSVAEConfig, to_dict
 from dsvae.data import DataFolderWriter, DataInfo, Factor, build_shapes
 from dsvae.io import write_json
 from dsvae.model import DSVAE
-from dsvae.train.config import DataConfig, RunConfig
+from dsvae.run_config import DataConfig, RunConfig
 
 TINY_MODEL = DSVAEConfig(n_frames=4, image_size=32, dim_z=4, dim_f=8, dim_h=16, dim_hidden=32, n_channels=8)
 VECTOR_MODEL = DSVAEConfig(n_frames=6, frame_dim=20, likelihood="gaussian", dim_z=4, dim_f=8, dim_h=16, dim_hidden=32)

@@ -110,7 +110,7 @@ def test_report_has_the_runs_name_log_loss_axes_and_a_content_table(shapes_dir: 
     page = build_report(run).read_text()
     assert "<title>quickstart/run: dsvae report</title>" in page
     assert "Negative ELBO (loss), nats per sequence (log scale)" in page and "Reconstruction term (log scale)" in page
-    table = page[page.index("<table class=\"content\">") :].split("</table>")[0].split("<tbody>")[1]
+    table = page[page.index('<table class="content">') :].split("</table>")[0].split("<tbody>")[1]
     rows = re.findall(r"<tr>(.*?)</tr>", table)
     assert [re.findall(r"<td>(.*?)</td>", r)[0] for r in rows] == [
         "this run: f kept, new z_1:T", "ceiling: the judge on reconstructions", "the judge on the real sequences",

@@ -54,7 +54,7 @@ def _checked(build: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
     """Apply the output-folder rule to --out before any download or build."""
 
     def run(args: argparse.Namespace) -> int:
-        check_output_folder(args.out, META_NAME, args.overwrite, "data folder")
+        check_output_folder(args.out, META_NAME, args.overwrite, "data folder", "data")
         return build(args)
 
     return run

@@ -13,8 +13,12 @@ from dsvae.presets import PRESETS, get_preset
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="print a preset's resolved config and parameter counts")
     p.add_argument("--preset", default="note", choices=sorted(PRESETS), help="named configuration (default: note)")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-        help="config overrides, e.g. model.dim_z=16 (keys: `dsvae config --preset NAME`)")
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="config overrides, e.g. model.dim_z=16 (keys: `dsvae config --preset NAME`)",
+    )
     p.set_defaults(func=run)
 
 

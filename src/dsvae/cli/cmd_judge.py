@@ -6,13 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from dsvae.cli.keys import add_list_keys
+from dsvae.cli.keys import add_overrides
 from dsvae.config import apply_overrides
-from dsvae.errors import DSVAEError
-from dsvae.evaluate.judge import KIND, JudgeConfig
+from dsvae.evaluate.judge import JudgeConfig, is_judge
 from dsvae.evaluate.judge_train import train_and_save
 from dsvae.outputs import check_output_folder, sweep_partials
-from dsvae.pretrained import read_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,9 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="optimisation steps (judge.steps, default 1500)")
     p.add_argument("--threshold", type=float, help="accuracy every head needs on real test data (default 0.99)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-        help="judge config overrides, e.g. image_size=64 (keys: --list-keys)")
-    add_list_keys(p, JudgeConfig)
+    add_overrides(p, JudgeConfig, "judge config overrides, e.g. image_size=64")
     p.set_defaults(func=run)
 
 
@@ -37,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"threshold={args.threshold}")
     cfg = apply_overrides(JudgeConfig(), overrides)
     # before the training, so an unusable --out never costs a training
-    check_output_folder(args.out, is_judge, args.overwrite, "judge folder")
-    sweep_partials(args.out)  # saves of this judge killed midway
+    check_output_folder(args.out, is_judge, args.overwrite, "judge folder", "judge")
+    sweep_partials(args.out)  # saves of this judge killed midway: freed before the training, not after
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr))
     judge = train_and_save(args.data, args.out, cfg, log)
     print(f"judge saved to {args.out}; accuracy on real test sequences, clean and corrupted:")
@@ -54,12 +50,3 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 1
     return 0
-
-
-def is_judge(path: Path) -> bool:
-    """A folder saved by Judge.save (a run folder also has a config.json: the kind tells them apart)."""
-    try:
-        read_config(path, KIND)
-    except DSVAEError:
-        return False
-    return True

@@ -20,9 +20,10 @@ from dsvae.evaluate.judge_train import train_and_save
 from dsvae.evaluate.protocol import EvalConfig, evaluate, write_evaluation
 from dsvae.outputs import check_output_folder
 from dsvae.presets import get_preset
-from dsvae.train.config import RunConfig
+from dsvae.run_config import RunConfig
 from dsvae.train.loop import Trainer
 from dsvae.visualise.report import build_report
+from dsvae.visualise.samples import write_samples
 
 # the default judge with twice its steps: at 1500 its shape head reached 87.8% on blended test sequences, below
 # the robustness threshold; at 3000, 97.4% (every other entry 100%), in about two minutes on 2 cores
@@ -34,8 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="runs/quickstart", help="folder for the data, the judge and the run (new or empty)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier quickstart at --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-        help="overrides of the shapes preset (keys: `dsvae config --preset shapes`)")
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="overrides of the shapes preset (keys: `dsvae config --preset shapes`)",
+    )
     p.set_defaults(func=run)
 
 
@@ -47,7 +52,7 @@ def is_quickstart(out: Path) -> bool:
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     cfg = apply_overrides(get_preset("shapes"), [f"data.path={(out / 'data').resolve()}", *args.overrides])
-    earlier = check_output_folder(out, is_quickstart, args.overwrite, "quickstart folder")
+    earlier = check_output_folder(out, is_quickstart, args.overwrite, "quickstart folder", "quickstart")
     if not earlier:
         return tour(out, cfg, args.quiet)
     # the earlier tour stays aside until the new one has finished, and comes back if it fails
@@ -73,7 +78,7 @@ def tour(out: Path, cfg: RunConfig, quiet: bool) -> int:
     build_shapes(data)
     print(f"    {clock.lap()}")
     print(f"2/4 training the shapes preset into {run_dir}")
-    result = Trainer(cfg, run_dir, echo=not quiet).run()
+    result = Trainer(cfg, run_dir, echo=not quiet, write_samples=write_samples).run()
     print(f"    {clock.lap()} (step {result.step})")
     print(f"3/4 training a judge on the real sequences into {judge}")
     train_and_save(data, judge, JUDGE, say)

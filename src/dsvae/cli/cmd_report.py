@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from dsvae.cli.keys import add_list_keys
+from dsvae.cli.keys import add_overrides
 from dsvae.config import apply_overrides
 from dsvae.visualise.report import build_report
 from dsvae.visualise.show import ShowConfig
@@ -17,10 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--redraw", action="store_true", help="draw the pictures again even if RUN/show has them")
     p.add_argument("--out", help="folder for report.html instead of the run (new, empty, or an earlier report)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier `dsvae report` output in --out")
-    p.add_argument(
-        "overrides", nargs="*", metavar="KEY=VALUE", help="picture settings when drawing (keys: --list-keys)"
-    )
-    add_list_keys(p, ShowConfig)
+    add_overrides(p, ShowConfig, "picture settings when drawing")
     p.set_defaults(func=run)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from dsvae.cli.keys import add_list_keys
+from dsvae.cli.keys import add_overrides
 from dsvae.config import apply_overrides
 from dsvae.visualise.show import ShowConfig, show_run
 
@@ -15,10 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", help="data folder (default: the run config's data.path)")
     p.add_argument("--out", help="folder for the pictures instead of RUN/show (new, empty, or an earlier show)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier `dsvae show` output in --out")
-    p.add_argument(
-        "overrides", nargs="*", metavar="KEY=VALUE", help="show settings, e.g. n_sequences=8 (keys: --list-keys)"
-    )
-    add_list_keys(p, ShowConfig)
+    add_overrides(p, ShowConfig, "show settings, e.g. n_sequences=8")
     p.set_defaults(func=run)
 
 

@@ -8,21 +8,15 @@ import signal
 from pathlib import Path
 from types import FrameType
 
-from dsvae.config import apply_overrides, to_dict
+from dsvae.config import apply_overrides
 from dsvae.config_file import apply_config_file
 from dsvae.errors import DSVAEError
 from dsvae.presets import PRESETS, get_preset
-from dsvae.train.config import RunConfig
+from dsvae.run_config import RunConfig
 from dsvae.train.distributed import DistInfo
 from dsvae.train.loop import Trainer
-from dsvae.train.run_folder import read_run_config
-
-# Fields a resumed run may change: they steer the run, not the mathematics of its steps.
-RESUMABLE_CHANGES = {
-    "data.path", "data.num_workers", "data.test_batches", "train.max_steps", "train.max_minutes",
-    "train.log_every", "train.eval_every", "train.checkpoint_every", "train.sample_every",
-    "train.device", "train.max_bad_steps", "train.tensorboard",
-}  # fmt: skip
+from dsvae.train.resume import resume_config
+from dsvae.visualise.samples import write_samples
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,24 +27,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         "`dsvae config --preset NAME` prints every key with its value.",
     )
     p.add_argument("--preset", default="sprites-cpu", choices=sorted(PRESETS), help="named configuration")
-    p.add_argument("--config", metavar="FILE",
-        help="JSON or TOML config file over the preset (a run's config.json too)")
+    p.add_argument(
+        "--config", metavar="FILE", help="JSON or TOML config file over the preset (a run's config.json too)"
+    )
     p.add_argument("--data", help="data folder written by `dsvae data` (sets data.path)")
     p.add_argument("--out", help="new run folder to create (new or empty; a run is never overwritten)")
     p.add_argument("--resume", metavar="RUN", help="continue the run in RUN from its latest checkpoint")
     p.add_argument("--steps", type=int, help="stop (with a checkpoint) after this many steps in this call")
     p.add_argument("--quiet", action="store_true", help="no progress bar or console log")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-        help="config overrides, e.g. train.lr=1e-3 (keys: `dsvae config --preset NAME`)")
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="config overrides, e.g. train.lr=1e-3 (keys: `dsvae config --preset NAME`)",
+    )
     p.set_defaults(func=run)
-
-
-def _flat(d: dict, prefix: str = "") -> dict[str, object]:
-    out: dict[str, object] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        out.update(_flat(v, key + ".") if isinstance(v, dict) else {key: v})
-    return out
 
 
 def resolve_config(args: argparse.Namespace) -> tuple[RunConfig, Path, bool]:
@@ -63,17 +54,7 @@ def resolve_config(args: argparse.Namespace) -> tuple[RunConfig, Path, bool]:
             raise DSVAEError("give either --out (a new run) or --resume RUN, not both")
         if args.config:
             raise DSVAEError("--config starts a new run; a resumed run keeps its own config (change it with KEY=VALUE)")
-        saved = read_run_config(args.resume)
-        cfg = apply_overrides(saved, overrides)
-        before, after = _flat(to_dict(saved)), _flat(to_dict(cfg))
-        changed = sorted(k for k in after if after[k] != before[k] and k not in RESUMABLE_CHANGES)
-        if changed:
-            k = changed[0]
-            raise DSVAEError(
-                f"cannot resume {args.resume} with {k}={after[k]!r}: the run was trained with {before[k]!r}; "
-                "start a new run with --out instead"
-            )
-        return cfg, Path(args.resume), True
+        return resume_config(args.resume, overrides), Path(args.resume), True
     if not args.out:
         raise DSVAEError("give --out RUN for a new run (or --resume RUN)")
     cfg = get_preset(args.preset)
@@ -107,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         dist = dist_from_env()
         trainer = Trainer(
             cfg, run_dir, dist=dist, resume=resume, should_stop=lambda: requested["stop"],
-            max_new_steps=args.steps, echo=not args.quiet and dist.is_main,
+            max_new_steps=args.steps, echo=not args.quiet and dist.is_main, write_samples=write_samples,
         )  # fmt: skip
         result = trainer.run()
     finally:

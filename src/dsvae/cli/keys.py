@@ -1,4 +1,5 @@
-"""``--list-keys``: print the KEY=VALUE keys a command accepts, with their defaults, and exit."""
+"""KEY=VALUE overrides on the command line, and ``--list-keys``: print the keys a command accepts, with
+their defaults, and exit."""
 
 from __future__ import annotations
 
@@ -34,3 +35,12 @@ def add_list_keys(parser: argparse.ArgumentParser, make_config: Callable[[], Any
             parser.exit()
 
     parser.add_argument("--list-keys", nargs=0, action=ListKeys, help="print every KEY=VALUE key and its default")
+
+
+def add_overrides(parser: argparse.ArgumentParser, make_config: Callable[[], Any], what: str) -> None:
+    """The KEY=VALUE positionals of a command whose config is ``make_config()``, and its ``--list-keys``.
+
+    ``what``: the help text before "(keys: --list-keys)", e.g. "eval config overrides, e.g. seed=1".
+    """
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help=f"{what} (keys: --list-keys)")
+    add_list_keys(parser, make_config)

@@ -18,7 +18,6 @@ leaves any previous folder untouched and no half-written one behind.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ import torch
 from torch.utils.data import Dataset
 
 from dsvae.errors import DSVAEError
-from dsvae.outputs import check_writable, make_partial, swap_in, sweep_partials
+from dsvae.outputs import StagedFolder, check_output_folder, check_writable
 
 FORMAT = "dsvae-data"
 FORMAT_VERSION = 1
@@ -233,10 +232,10 @@ class SequenceDataset(Dataset):
         and skips the per-item collation.
         """
         if np.ndim(i) > 0:
-            return self.get_batch(i)
-        i = int(i)
-        x = self.to_float(self.frames[i], channels_last=False)
-        return {"x": x, "labels": torch.from_numpy(self.labels[i]), "index": i}
+            return self.get_batch(np.asarray(i))
+        j = int(np.asarray(i))
+        x = self.to_float(self.frames[j], channels_last=False)
+        return {"x": x, "labels": torch.from_numpy(self.labels[j]), "index": j}
 
     def __getitems__(self, indices: list[int]) -> list[dict[str, Any]]:
         """Items of a DataLoader batch from one read of the memory map (``DataLoader`` calls this itself).
@@ -263,8 +262,11 @@ class SequenceDataset(Dataset):
         }
 
 
-def open_dataset(root: str | Path, split: str = "train") -> SequenceDataset:
-    """Open one split of a data folder."""
+def open_dataset(root: str | Path, split: str = "train", labelled: bool = False) -> SequenceDataset:
+    """Open one split of a data folder; ``labelled``: refuse a folder without labelled factors
+    (judges and the evaluation need them) with a clear error before any frame is read."""
+    if labelled and not read_info(root).factors:
+        raise DSVAEError(f"data folder {root} has no labelled factors (meta.json lists none); a judge needs labels")
     return SequenceDataset(root, split)
 
 
@@ -290,22 +292,22 @@ class DataFolderWriter:
 
     def __init__(self, out: str | Path) -> None:
         self.out = Path(out)
-        is_data_folder = (self.out / META_NAME).is_file()
-        if self.out.exists() and not is_data_folder and (not self.out.is_dir() or any(self.out.iterdir())):
-            raise DSVAEError(f"{self.out} exists and is not a dsvae data folder; choose another --out")
+        # the library replaces an earlier data folder; only the CLI asks for --overwrite first
+        check_output_folder(self.out, META_NAME, overwrite=True, what="data folder", command="data")
         self.tmp: Path | None = None
+        self._staged: StagedFolder | None = None
         self._maps: list[np.memmap] = []
 
     def __enter__(self) -> DataFolderWriter:
         check_writable(self.out, "data folder")
-        sweep_partials(self.out)  # builds of this folder killed midway (one left 1.1 GB)
-        self.tmp = make_partial(self.out)
+        self._staged = StagedFolder(self.out)  # sweeps builds of this folder killed midway (one left 1.1 GB)
+        self.tmp = self._staged.path
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._maps.clear()
-        if self.tmp is not None and self.tmp.exists():
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        if self._staged is not None:
+            self._staged.discard()
 
     def frames(self, split: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """A writable, memory-mapped ``frames.npy`` for ``split``."""
@@ -327,6 +329,7 @@ class DataFolderWriter:
             arr.flush()
         self._maps.clear()
         (self.tmp / META_NAME).write_text(json.dumps(info.to_json(), indent=2) + "\n")
-        swap_in(self.tmp, self.out)
+        assert self._staged is not None
+        self._staged.commit()
         self.tmp = None
         return self.out

@@ -117,8 +117,8 @@ class FrameFolders:
 
     def _decode(self, path: Path) -> np.ndarray:
         try:
-            with Image.open(path) as image:
-                image = image.convert("L" if self.channels == 1 else "RGB")  # RGBA: alpha is dropped
+            with Image.open(path) as opened:
+                image = opened.convert("L" if self.channels == 1 else "RGB")  # RGBA: alpha is dropped
                 if self.size:
                     image = image.resize((self.size, self.size), Image.Resampling.LANCZOS)
                 pixels = np.asarray(image)

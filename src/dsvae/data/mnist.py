@@ -7,6 +7,7 @@ refuses scripted downloads) and are verified the same way before they enter the 
 
 from __future__ import annotations
 
+import functools
 import gzip
 import zlib
 from pathlib import Path
@@ -99,5 +100,5 @@ def download_mnist(cache: str | Path, base_url: str = DEFAULT_BASE_URL) -> Path:
                 continue
             except DSVAEError:
                 pass  # a stale or damaged cached copy: fetch it again
-        download(f"{base_url.rstrip('/')}/{name}.gz", dest, lambda p, n=name: verify(p, n))
+        download(f"{base_url.rstrip('/')}/{name}.gz", dest, functools.partial(verify, name=name))
     return cache

@@ -62,9 +62,7 @@ def factors() -> list[Factor]:
     ]
 
 
-def render(
-    labels: np.ndarray, starts: np.ndarray, n_frames: int, image_size: int, out: np.ndarray
-) -> None:
+def render(labels: np.ndarray, starts: np.ndarray, n_frames: int, image_size: int, out: np.ndarray) -> None:
     """Draw sequences into ``out`` (N, T, H, W, 3) uint8 from labels (N, 5) and start corners (N, 2)."""
     masks = [shape_mask(s) for s in SHAPES]
     colours = np.array(list(COLOURS.values()), dtype=np.uint8)

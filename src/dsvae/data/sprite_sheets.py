@@ -8,6 +8,7 @@ layout). The art is LPC's, dual-licensed CC-BY-SA 3.0 / GPL 3.0 (see ``docs/data
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 
@@ -114,5 +115,6 @@ def download_sheets(cache: str | Path, base_url: str = DEFAULT_BASE_URL, progres
                 continue
             except DSVAEError:
                 pass  # a stale or damaged cached copy: fetch it again
-        download(f"{base_url.rstrip('/')}/{name}", dest, lambda p, n=name: check_digest(p, SHEET_SHA256[n], what=n))
+        verify = functools.partial(check_digest, expected=SHEET_SHA256[name], what=name)
+        download(f"{base_url.rstrip('/')}/{name}", dest, verify)
     return cache

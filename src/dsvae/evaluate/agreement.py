@@ -45,7 +45,7 @@ def compare_judges(by_judge: dict[str, dict[str, Any]], tolerance: float = TOLER
     """
     figures = {label: accuracy_figures(scores) for label, scores in by_judge.items()}
     common = sorted(set.intersection(*(set(f) for f in figures.values()))) if figures else []
-    rows = []
+    rows: list[dict[str, Any]] = []
     for figure in common:
         values = {label: figures[label][figure] for label in figures}
         rows.append({"figure": figure, "spread": max(values.values()) - min(values.values()), "values": values})

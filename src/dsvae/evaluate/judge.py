@@ -28,38 +28,39 @@ frame net reads, V vector features, D = dim_frame, L = dim_time, n_k classes of 
 from __future__ import annotations
 
 import math
-import shutil
-import tempfile
+import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dsvae.config import _check_choice, from_dict, to_dict
+from dsvae.config import check_choices, check_positive, from_dict, to_dict
 from dsvae.data.folder import DataInfo, Factor
 from dsvae.errors import DSVAEError
+from dsvae.outputs import atomic_folder, check_output_folder
 from dsvae.pretrained import CONFIG_NAME, load_weights, read_config, save_module
 
 KIND = "judge"
 
 
-ARCHS = ("conv-tcn", "conv-lstm", "pooled")
-LSTM_READINGS = ("ordered", "mean", "ends")
+Arch = Literal["conv-tcn", "conv-lstm", "pooled"]
+ARCHS: tuple[str, ...] = typing.get_args(Arch)
+LSTMReading = Literal["ordered", "mean", "ends"]
 
 
 @dataclass
 class JudgeConfig:
     """The judge's architecture and training. Defaults train a robust Sprites judge in minutes on 2 CPU cores."""
 
-    arch: str = "conv-tcn"  # "conv-tcn" (default); "conv-lstm" (the literature's design: a second opinion); "pooled"
+    arch: Arch = "conv-tcn"  # "conv-tcn" (default); "conv-lstm" (the literature's design: a second opinion); "pooled"
     image_size: int = 0  # S: 0 reads frames at their own size; >0 area-averages them to SxS first (cheaper)
     width: int = 16  # channels of the first conv layer, doubled at each of the log2(S/4) stride-2 layers
     dim_frame: int = 64  # D: features per frame (conv net or MLP output)
     dim_time: int = 64  # L: channels of the temporal convolutions (kernel 3), or the LSTM's width
-    lstm_reading: str = "ordered"  # conv-lstm: "ordered" (dynamic heads read the outputs in time order, static
+    lstm_reading: LSTMReading = "ordered"  # conv-lstm: "ordered" (dynamic heads read the outputs in time order, static
     # heads their mean), "mean" (every head reads the mean over time) or "ends" (both directions' last states)
     steps: int = 1500  # optimisation steps (Sprites: 5.3 passes over 9000 sequences; shapes: 24 over 2000)
     batch_size: int = 32  # sequences per step
@@ -73,12 +74,8 @@ class JudgeConfig:
     seed: int = 0  # seeds the weights, the data order and the corruptions
 
     def __post_init__(self) -> None:
-        _check_choice(self, "arch", ARCHS, prefix="judge")
-        _check_choice(self, "lstm_reading", LSTM_READINGS, prefix="judge")
-        for name in ("width", "dim_frame", "dim_time", "steps", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise DSVAEError(f"judge.{name} must be a positive integer, got {value!r}")
+        check_choices(self, "judge")
+        check_positive(self, ("width", "dim_frame", "dim_time", "steps", "batch_size"), "judge")
         s = self.image_size
         if not isinstance(s, int) or s < 0 or (s > 0 and (s < 4 or s & (s - 1))):
             raise DSVAEError(f"judge.image_size must be 0 (frames as they are) or a power of two >= 4, got {s!r}")
@@ -384,19 +381,9 @@ class Judge:
     def save(self, path: str | Path) -> Path:
         """Write the judge folder atomically: built beside ``path``, then renamed into place."""
         path = Path(path)
-        check_writable(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
-        try:
+        check_judge_out(path)
+        with atomic_folder(path) as tmp:
             save_module(tmp, KIND, self.to_json(), self.net)
-            old = path.with_name(f".{path.name}.old")
-            if path.exists():
-                shutil.rmtree(old, ignore_errors=True)
-                path.rename(old)
-            tmp.rename(path)
-            shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
         return path
 
     @classmethod
@@ -425,13 +412,15 @@ class Judge:
         return judge.to(map_location)
 
 
-def check_writable(path: Path) -> None:
-    """Refuse to replace anything at ``path`` but an empty folder or an earlier judge."""
-    if not path.exists():
-        return
-    if path.is_dir() and not any(path.iterdir()):
-        return
+def is_judge(path: Path) -> bool:
+    """A folder saved by Judge.save (a run folder also has a config.json: the kind tells them apart)."""
     try:
         read_config(path, KIND)
     except DSVAEError:
-        raise DSVAEError(f"{path} exists and is not a judge folder; choose another --out") from None
+        return False
+    return True
+
+
+def check_judge_out(path: str | Path) -> None:
+    """Refuse to replace anything at ``path`` but an empty folder or an earlier judge."""
+    check_output_folder(path, is_judge, overwrite=True, what="judge folder", command="judge")

@@ -11,7 +11,6 @@ Shape legend: N sequences, B a batch, T frames, C, S image channels and judge si
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,8 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dsvae.data.folder import SequenceDataset, read_info
-from dsvae.errors import DSVAEError
+from dsvae.data.folder import SequenceDataset, open_dataset
 from dsvae.evaluate.augment import (
     CORRUPTIONS,
     ROBUST_BLEND,
@@ -35,18 +33,11 @@ from dsvae.evaluate.augment import (
     gaussian_blur,
     mix,
 )
-from dsvae.evaluate.judge import DataSignature, Judge, JudgeConfig, check_writable
+from dsvae.evaluate.judge import DataSignature, Judge, JudgeConfig, check_judge_out
+from dsvae.schedule import warmup_cosine
 
 READ_CHUNK = 256  # sequences read from the memory map at a time
 Log = Callable[[str], None]
-
-
-def open_labelled(data_dir: str | Path, split: str) -> SequenceDataset:
-    """A split of a data folder that has labelled factors, or a clear error."""
-    info = read_info(data_dir)
-    if not info.factors:
-        raise DSVAEError(f"data folder {data_dir} has no labelled factors (meta.json lists none); a judge needs labels")
-    return SequenceDataset(data_dir, split)
 
 
 def shrunk_split(judge: Judge, ds: SequenceDataset, limit: int = 0) -> tuple[Tensor, Tensor]:
@@ -90,10 +81,7 @@ def head_accuracy(judge: Judge, x: Tensor, labels: Tensor, batch_size: int) -> d
 
 def lr_factor(step: int, total: int) -> float:
     """Linear warm-up over the first 5% of the steps, then a cosine decay to 0."""
-    warmup = max(1, total // 20)
-    if step < warmup:
-        return (step + 1) / warmup
-    return 0.5 * (1 + math.cos(math.pi * min(step - warmup, total - warmup) / max(1, total - warmup)))
+    return warmup_cosine(step, total, warmup=max(1, total // 20))
 
 
 def masked_cross_entropy(logits: Tensor, y: Tensor, keep: Tensor) -> Tensor:
@@ -152,7 +140,7 @@ def train_judge(data_dir: str | Path, cfg: JudgeConfig, log: Log | None = None) 
         The trained :class:`Judge` with ``test_accuracy`` and ``robust_accuracy`` filled in (not yet saved).
     """
     say = log or (lambda _: None)
-    train, test = open_labelled(data_dir, "train"), open_labelled(data_dir, "test")
+    train, test = open_dataset(data_dir, "train", labelled=True), open_dataset(data_dir, "test", labelled=True)
     torch.manual_seed(cfg.seed)
     judge = Judge(cfg, DataSignature.of(train.info))
     t0 = time.perf_counter()
@@ -193,7 +181,7 @@ def train_judge(data_dir: str | Path, cfg: JudgeConfig, log: Log | None = None) 
 
 def train_and_save(data_dir: str | Path, out: str | Path, cfg: JudgeConfig, log: Log | None = None) -> Judge:
     """Train a judge and save it to ``out``; ``out`` is checked before any training, written only at the end."""
-    check_writable(Path(out))
+    check_judge_out(out)
     judge = train_judge(data_dir, cfg, log)
     judge.save(out)
     return judge

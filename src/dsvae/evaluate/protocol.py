@@ -25,27 +25,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
-from dsvae.config import to_dict
-from dsvae.data.folder import DataInfo, SequenceDataset
+from dsvae.config import check_choices, check_positive, to_dict
+from dsvae.data.folder import DataInfo, SequenceDataset, open_dataset
 from dsvae.errors import DSVAEError
 from dsvae.evaluate import scores
 from dsvae.evaluate.agreement import compare_judges
 from dsvae.evaluate.judge import Judge
-from dsvae.evaluate.judge_train import open_labelled
 from dsvae.evaluate.literature import ceiling, published_for
 from dsvae.evaluate.tables import markdown
 from dsvae.io import atomic_write, write_json
 from dsvae.model import DSVAE
-from dsvae.train.run_folder import checkpoint_dir, load_run_model
+from dsvae.run_folder import EVAL_DIR, EVAL_METRICS, EVAL_TABLES, Checkpoint, checkpoint_dir, read_run_config
 
 Log = Callable[[str], None]
-EVAL_DIR = "eval"  # RUN/eval/metrics.json and metrics.md
-VERIFICATION = ("auto", "on", "off")
+Verification = Literal["auto", "on", "off"]
 TESTS = ("content", "dynamics", "swap")  # content resampled, dynamics resampled, f of A with z of B
 
 
@@ -56,25 +54,21 @@ class EvalConfig:
     samples: int = 3  # K draws of each random test; mean and std are over these
     dynamic_factor: str = ""  # the factor scored as "the" dynamics; "" means motion if present, else the first dynamic
     speaker_factor: str = ""  # static factor of the verification test; "" means speaker if present, else first static
-    verification: str = "auto"  # EER test of f against z: "auto" (vector frames only), "on" or "off"
+    verification: Verification = "auto"  # EER test of f against z: "auto" (vector frames only), "on" or "off"
     split: str = "test"  # the data folder's split to score
     max_sequences: int = 0  # >0: a random subset of this many sequences (quick looks on CPU); 0 means all
     batch_size: int = 64  # sequences per decode
     min_judge_accuracy: float | None = None  # refuse judges below this on real test data; None: the judge's own
-    checkpoint: str = "best"  # which checkpoint of the run: "best" (falls back to "latest") or "latest"
+    checkpoint: Checkpoint = "best"  # which checkpoint of the run: "best" (falls back to "latest") or "latest"
     eer_max_sequences: int = 1000  # verification pairs come from at most this many sequences (N^2/2 pairs)
     seed: int = 0  # seeds the draws and subsets, so a rerun gives the same numbers
     device: str = "cpu"  # "cpu" or "cuda"
 
     def __post_init__(self) -> None:
-        for name in ("samples", "batch_size", "eer_max_sequences"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise DSVAEError(f"eval.{name} must be a positive integer, got {value!r}")
+        check_positive(self, ("samples", "batch_size", "eer_max_sequences"), "eval")
         if self.max_sequences < 0:
             raise DSVAEError(f"eval.max_sequences must be >= 0, got {self.max_sequences}")
-        if self.verification not in VERIFICATION:
-            raise DSVAEError(f"eval.verification must be one of {', '.join(VERIFICATION)}; got {self.verification!r}")
+        check_choices(self, "eval")
         if self.min_judge_accuracy is not None and not 0 <= self.min_judge_accuracy <= 1:
             raise DSVAEError(f"eval.min_judge_accuracy must be in [0, 1], got {self.min_judge_accuracy}")
         if self.device not in ("cpu", "cuda"):
@@ -140,18 +134,17 @@ def judge_labels(paths: list[Path]) -> list[str]:
     return labels
 
 
-def prepare(
-    run: str | Path, judge_paths: list[Path], cfg: EvalConfig, data_dir: str | Path | None = None
-) -> Setup:
+def prepare(run: str | Path, judge_paths: list[Path], cfg: EvalConfig, data_dir: str | Path | None = None) -> Setup:
     """Load and cross-check the run's model, the judges and the data; raise before anything is written."""
     if not judge_paths:
         raise DSVAEError("no judge given: pass --judge DIR (a folder written by `dsvae judge`)")
-    model, run_cfg = load_run_model(run, cfg.checkpoint, map_location=cfg.device)
+    run_cfg = read_run_config(run)
     ckpt = checkpoint_dir(run, cfg.checkpoint)
+    model = DSVAE.from_pretrained(ckpt, map_location=cfg.device)
     path = data_dir or run_cfg.data.path
     if not path:
         raise DSVAEError(f"run {run} names no data folder (data.path is empty); pass --data DIR")
-    data = open_labelled(path, cfg.split)
+    data = open_dataset(path, cfg.split, labelled=True)
     judges = []
     for judge_path in judge_paths:
         judge = Judge.load(judge_path, map_location=cfg.device)
@@ -384,6 +377,6 @@ def write_evaluation(run: str | Path, metrics: dict[str, Any], out: Path | None 
     """Write ``metrics.json`` and ``metrics.md`` (each atomically) into ``out``, by default ``RUN/eval``."""
     out = Path(run) / EVAL_DIR if out is None else Path(out)
     text = markdown(metrics)
-    write_json(out / "metrics.json", metrics)
-    atomic_write(out / "metrics.md", lambda p: p.write_text(text))
-    return [out / "metrics.json", out / "metrics.md"]
+    write_json(out / EVAL_METRICS, metrics)
+    atomic_write(out / EVAL_TABLES, lambda p: p.write_text(text))
+    return [out / EVAL_METRICS, out / EVAL_TABLES]

@@ -1,4 +1,5 @@
-"""The metrics of ``dsvae evaluate`` as Markdown tables, with the published figures beside the run."""
+"""The metrics of ``dsvae evaluate`` as tables (dsvae.tables blocks), with the published figures beside
+the run: ``metrics.md`` is their Markdown, the report their HTML."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from dsvae.evaluate.agreement import flagged_set
 from dsvae.evaluate.augment import CORRUPTIONS
 from dsvae.evaluate.literature import Published
+from dsvae.tables import Block, Heading, Paragraph, Table, to_markdown
 
 FLAG = " ⚠"  # after a figure on which the judges differ by more than the agreement tolerance
 
@@ -18,11 +20,6 @@ def pm(ms: dict[str, float] | float, percent: bool = False, digits: int = 3) -> 
     if isinstance(ms, dict):
         return f"{scale * ms['mean']:.{d}f} ± {scale * ms['std']:.{d}f}{unit}"
     return f"{scale * ms:.{d}f}{unit}"
-
-
-def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return lines + ["| " + " | ".join(r) + " |" for r in rows]
 
 
 def published_row(p: Published, label: str) -> list[str]:
@@ -40,7 +37,7 @@ def flag(m: dict[str, Any], figure: str) -> str:
     return FLAG if figure in flagged_set(m) else ""
 
 
-def headline(m: dict[str, Any]) -> list[str]:
+def headline(m: dict[str, Any]) -> list[Block]:
     """The papers' table: dynamics kept, content resampled, judged on the dynamic factor."""
     dyn = m["factors"]["dynamic"]
     k = m["config"]["samples"]
@@ -57,17 +54,17 @@ def headline(m: dict[str, Any]) -> list[str]:
     ceil = Published(**m["reference"]["ceiling"])
     rows.append(published_row(ceil, f"ceiling ({ceil.source})"))
     return [
-        f"## Dynamics kept, content resampled (the papers' Acc): judged on `{dyn}`",
-        "",
-        "Each test sequence keeps its z_1:T (posterior mean) and gets a new f ~ p(f); the judge names "
-        f"the `{dyn}` of the decoded sequence. IS, H(y|x), H(y) in nats over "
-        f"{m['balanced_subset']['content_resampled']} sequences, the same number per true class.",
-        "",
-        *table(["", "Acc", "IS", "H(y\\|x)", "H(y)"], rows),
+        Heading(f"Dynamics kept, content resampled (the papers' Acc): judged on `{dyn}`"),
+        Paragraph(
+            "Each test sequence keeps its z_1:T (posterior mean) and gets a new f ~ p(f); the judge names "
+            f"the `{dyn}` of the decoded sequence. IS, H(y|x), H(y) in nats over "
+            f"{m['balanced_subset']['content_resampled']} sequences, the same number per true class."
+        ),
+        Table(["", "Acc", "IS", "H(y|x)", "H(y)"], rows),
     ]
 
 
-def content_kept(m: dict[str, Any]) -> list[str]:
+def content_kept(m: dict[str, Any]) -> list[Block]:
     rows = []
     several = "by_judge" in m
     for name in [*m["factors"]["static"], ""]:
@@ -81,65 +78,71 @@ def content_kept(m: dict[str, Any]) -> list[str]:
                 acc = pm(d["joint_static_accuracy"], True) + flag(m, "dynamics_resampled/joint_static_accuracy")
                 rows.append([f"all static factors together{who}", acc, "", "", ""])
     return [
-        "## Content kept, dynamics resampled",
-        "",
-        "Each test sequence keeps its f (posterior mean) and gets z_1:T from the learned prior; the judge "
-        "names its static attributes.",
-        "",
-        *table(["factor", "Acc", "IS", "H(y\\|x)", "H(y)"], rows),
+        Heading("Content kept, dynamics resampled"),
+        Paragraph(
+            "Each test sequence keeps its f (posterior mean) and gets z_1:T from the learned prior; the judge "
+            "names its static attributes."
+        ),
+        Table(["factor", "Acc", "IS", "H(y|x)", "H(y)"], rows),
     ]
 
 
-def per_head(m: dict[str, Any]) -> list[str]:
+def per_head(m: dict[str, Any]) -> list[Block]:
     names = m["factors"]["names"]
     kinds = {n: ("dynamic" if n not in m["factors"]["static"] else "static") for n in names}
     several = "by_judge" in m
     rows = []
-    figures = (("real", "accuracy"), ("reconstruction", "accuracy"), ("content_resampled", "accuracy"),
-               ("dynamics_resampled", "accuracy"), ("swap", "vs_content_source"), ("swap", "vs_dynamics_source"))
+    figures = (
+        ("real", "accuracy"),
+        ("reconstruction", "accuracy"),
+        ("content_resampled", "accuracy"),
+        ("dynamics_resampled", "accuracy"),
+        ("swap", "vs_content_source"),
+        ("swap", "vs_dynamics_source"),
+    )
     for n in names:
         for label, sc in judged(m):
             who = f", judge `{label}`" if several else ""
             cells = [pm(sc[t][key][n], True) + flag(m, f"{t}/{key}/{n}") for t, key in figures]
             rows.append([f"`{n}` ({kinds[n]}{who})", *cells])
     return [
-        "## Where content is lost: judge accuracy per factor",
-        "",
-        "Real: the test sequences themselves. Reconstructed: decode(f_mean, z_mean). New f / new z: the two "
-        "tests above. Swap: f of sequence A with z_1:T of another sequence B, scored against A's labels "
-        "(the factor follows f) and against B's (it follows z). Static factors should follow f, dynamic "
-        "ones z; where A and B share a label both columns count it.",
-        "",
-        *table(["factor", "real", "reconstructed", "new f", "new z", "swap: as A (f)", "swap: as B (z)"], rows),
+        Heading("Where content is lost: judge accuracy per factor"),
+        Paragraph(
+            "Real: the test sequences themselves. Reconstructed: decode(f_mean, z_mean). New f / new z: the two "
+            "tests above. Swap: f of sequence A with z_1:T of another sequence B, scored against A's labels "
+            "(the factor follows f) and against B's (it follows z). Static factors should follow f, dynamic "
+            "ones z; where A and B share a label both columns count it."
+        ),
+        Table(["factor", "real", "reconstructed", "new f", "new z", "swap: as A (f)", "swap: as B (z)"], rows),
     ]
 
 
-def likelihood(m: dict[str, Any]) -> list[str]:
+def likelihood(m: dict[str, Any]) -> list[Block]:
     lk = m["likelihood"]
     header = ["ELBO", "reconstruction term", "KL f", "KL z", "MSE of reconstructions"]
     row = [pm(lk["elbo"], digits=2), pm(lk["recon"], digits=2), pm(lk["kl_f"], digits=2), pm(lk["kl_z"], digits=2),
            f"{m['reconstruction']['mse']:.5f}"]  # fmt: skip
-    return ["## Test-set likelihood", "", "Nats per sequence (one sample of f, z per sequence and draw).", "",
-            *table(header, [row])]  # fmt: skip
+    return [Heading("Test-set likelihood"), Paragraph("Nats per sequence (one sample of f, z per sequence and draw)."),
+            Table(header, [row])]  # fmt: skip
 
 
-def verification(m: dict[str, Any]) -> list[str]:
+def verification(m: dict[str, Any]) -> list[Block]:
     v = m.get("verification")
     if not v:
         return []
     rows = [["f (static)", pm(v["eer_f"], True)], ["z averaged over time (dynamic)", pm(v["eer_z"], True)]]
     return [
-        f"## Verification: same `{v['factor']}`?",
-        "",
-        f"Equal error rate of deciding that two sequences share their `{v['factor']}` from the cosine "
-        f"similarity of posterior means ({v['n_pairs']} pairs of {v['n_sequences']} sequences; the test of "
-        "Li & Mandt 2018). A disentangled model has a low EER with f and a high one (near 50%) with z.",
-        "",
-        *table(["latent", "EER"], rows),
+        Heading(f"Verification: same `{v['factor']}`?"),
+        Paragraph(
+            f"Equal error rate of deciding that two sequences share their `{v['factor']}` from the cosine "
+            f"similarity of posterior means ({v['n_pairs']} pairs of {v['n_sequences']} sequences; the test of "
+            "Li & Mandt 2018). A disentangled model has a low EER with f and a high one (near 50%) with z."
+        ),
+        Table(["latent", "EER"], rows),
     ]
 
 
-def judges(m: dict[str, Any]) -> list[str]:
+def judges(m: dict[str, Any]) -> list[Block]:
     """Each judge's design and its worst accuracy on the real test split, clean and corrupted."""
     rows = []
     for j in m.get("judges", [m.get("judge", {})]):
@@ -151,45 +154,51 @@ def judges(m: dict[str, Any]) -> list[str]:
         worst += [f"{100 * min(robust[c].values()):.1f}%" if robust.get(c) else "n/a" for c in CORRUPTIONS]
         rows.append([f"`{j.get('name', 'judge')}`", f"`{j.get('arch', 'pooled')}`", *worst])
     return [
-        "## Judges",
-        "",
-        "Worst head of each judge on the real test split, clean and corrupted (blurred, noised, blended half and "
-        "half with a sequence sharing the head's label).",
-        "",
-        *table(["judge", "design", "clean", "blurred", "noised", "blended"], rows),
+        Heading("Judges"),
+        Paragraph(
+            "Worst head of each judge on the real test split, clean and corrupted (blurred, noised, blended half "
+            "and half with a sequence sharing the head's label)."
+        ),
+        Table(["judge", "design", "clean", "blurred", "noised", "blended"], rows),
     ]
 
 
-def agreement(m: dict[str, Any]) -> list[str]:
+def agreement(m: dict[str, Any]) -> list[Block]:
     a = m.get("agreement")
     if not a:
         return []
     worst, tol = a["max_disagreement"], 100 * a["tolerance"]
-    lines = ["## Do the judges agree?", ""]
+    title = Heading("Do the judges agree?")
     if worst is None:
-        return [*lines, "No figure is shared by the judges."]
+        return [title, Paragraph("No figure is shared by the judges.")]
     values = ", ".join(f"`{k}` {100 * v:.1f}%" for k, v in worst["values"].items())
-    lines.append(f"Largest disagreement: {100 * worst['spread']:.1f} points on `{worst['figure']}` ({values}).")
+    largest = f"Largest disagreement: {100 * worst['spread']:.1f} points on `{worst['figure']}` ({values})."
     if not a["flagged"]:
-        lines.append(f"Every accuracy agrees within {tol:.0f} points.")
-        return lines
-    lines += ["", f"Figures on which the judges differ by more than {tol:.0f} points (marked{FLAG} above):", ""]
+        return [title, Paragraph(f"{largest}\nEvery accuracy agrees within {tol:.0f} points.")]
     rows = [[f"`{r['figure']}`", f"{100 * r['spread']:.1f}",
              ", ".join(f"{k} {100 * v:.1f}%" for k, v in r["values"].items())] for r in a["flagged"]]  # fmt: skip
-    return lines + table(["figure", "spread (points)", "values"], rows)
+    return [title, Paragraph(largest),
+            Paragraph(f"Figures on which the judges differ by more than {tol:.0f} points (marked{FLAG} above):"),
+            Table(["figure", "spread (points)", "values"], rows)]  # fmt: skip
+
+
+def blocks(m: dict[str, Any]) -> list[Block]:
+    """Every table of an evaluation (the parsed ``metrics.json``), under the title "Evaluation"."""
+    d = m["data"]
+    paths = ", ".join(f"`{j['path']}`" for j in m.get("judges", [m["judge"]]))
+    intro: list[Block] = [
+        Heading("Evaluation", 1),
+        Paragraph(
+            f"Run `{m['run']}`, checkpoint `{m['checkpoint']}`; {d['n_sequences']} `{d['split']}` sequences of "
+            f"`{d['name']}`; judged by {paths}; {m['config']['samples']} draws per random test "
+            f"(seed {m['config']['seed']}); {m['seconds']:.0f} s."
+        ),
+    ]
+    sections = [intro, judges(m), agreement(m), headline(m), content_kept(m), per_head(m), likelihood(m),
+                verification(m)]  # fmt: skip
+    return [b for s in sections for b in s]
 
 
 def markdown(m: dict[str, Any]) -> str:
     """The whole of ``metrics.md``."""
-    d = m["data"]
-    paths = ", ".join(f"`{j['path']}`" for j in m.get("judges", [m["judge"]]))
-    intro = [
-        "# Evaluation",
-        "",
-        f"Run `{m['run']}`, checkpoint `{m['checkpoint']}`; {d['n_sequences']} `{d['split']}` sequences of "
-        f"`{d['name']}`; judged by {paths}; {m['config']['samples']} draws per random test "
-        f"(seed {m['config']['seed']}); {m['seconds']:.0f} s.",
-    ]
-    sections = [intro, judges(m), agreement(m), headline(m), content_kept(m), per_head(m), likelihood(m),
-                verification(m)]  # fmt: skip
-    return "\n\n".join("\n".join(s) for s in sections if s) + "\n"
+    return to_markdown(blocks(m))

@@ -39,7 +39,9 @@ class GaussianHead(nn.Module):
         super().__init__()
         self.net = mlp([in_dim, hidden, 2 * out_dim])
         if init_std > 0:
-            init_log_std(self.net[-1], init_std)
+            last = self.net[-1]
+            assert isinstance(last, nn.Linear)
+            init_log_std(last, init_std)
 
     def forward(self, h: Tensor) -> tuple[Tensor, Tensor]:
         """(..., in_dim) -> mean (..., out), log_std (..., out)."""
@@ -73,7 +75,8 @@ def conv_transpose_bias_apart(layer: nn.ConvTranspose2d, x: Tensor) -> Tensor:
     its output.
     """
     y = F.conv_transpose2d(
-        x, layer.weight, None, layer.stride, layer.padding, layer.output_padding, layer.groups, layer.dilation
+        x, layer.weight, None, layer.stride, layer.padding,  # type: ignore[arg-type]  # a tuple: str is Conv2d's
+        layer.output_padding, layer.groups, layer.dilation,
     )  # fmt: skip
     if layer.bias is not None:
         y = y.add_(layer.bias.view(1, -1, 1, 1))

@@ -10,6 +10,7 @@ dynamic latents z_1:T from a learned recurrent prior (motion):
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,23 +24,38 @@ from dsvae.model.decoder import Decoder
 from dsvae.model.encoder import Encoder, Posterior
 from dsvae.model.prior import build_prior
 from dsvae.objective import elbo_terms
-from dsvae.pretrained import load_weights, pretrained_folder, read_config, save_module
+from dsvae.pretrained import load_weights, read_config, save_module
+from dsvae.run_folder import Checkpoint, model_folder
 
 KIND = "dsvae"
 
 
 @dataclass
 class DSVAEOutput:
-    """What :meth:`DSVAE.forward` returns."""
+    """What :meth:`DSVAE.forward` computes: the posterior, its samples, the prior, the decoder output.
 
-    loss: Tensor  # scalar: negative (weighted) ELBO per sequence, batch mean
-    terms: dict[str, Tensor]  # loss, elbo, recon, kl_f, kl_z (scalars, nats per sequence)
+    The objective turns it into terms: ``objective.elbo_terms(out, x, weights)``. ``out.terms`` and
+    ``out.loss`` are that call with the ELBO's unit weights, for use outside training.
+    """
+
+    x: Tensor  # (B, T, *frame) the input, kept (not copied) for the terms below
     posterior: Posterior  # q(f | x), q(z_t | .)
     f: Tensor  # (B, F) the sample of f used
     z: Tensor  # (B, T, Z) the samples of z used
     prior_mu: Tensor  # (B, T, Z) p(z_t | h_t) computed from z_<t
     prior_logstd: Tensor  # (B, T, Z)
     x_out: Tensor  # (B, T, *frame) decoder logits (Bernoulli) or means (Gaussian)
+    log_scale: Tensor | None  # the Gaussian decoder's log std, broadcastable to x; None for Bernoulli
+
+    @functools.cached_property
+    def terms(self) -> dict[str, Tensor]:
+        """loss, elbo, recon, kl_f, kl_z (scalars, nats per sequence) with KL weights 1: the plain ELBO."""
+        return elbo_terms(self, self.x).as_dict()
+
+    @property
+    def loss(self) -> Tensor:
+        """Scalar: the negative ELBO per sequence, batch mean (what to minimise without KL weights)."""
+        return self.terms["loss"]
 
 
 class DSVAE(nn.Module):
@@ -93,29 +109,21 @@ class DSVAE(nn.Module):
             raise DSVAEError(f"{what} must be finite, got values from {lo} to {hi} (NaN or inf); clean the input first")
         if bounded and (lo < 0 or hi > 1):
             hint = "; divide 0-255 images by 255" if hi > 1 and hi <= 255 else ""
-            raise DSVAEError(
-                f"frames must lie in [0, 1] for a Bernoulli model, got values from {lo:g} to {hi:g}{hint}"
-            )
+            raise DSVAEError(f"frames must lie in [0, 1] for a Bernoulli model, got values from {lo:g} to {hi:g}{hint}")
 
     def forward(self, x: Tensor) -> DSVAEOutput:
-        """Negative ELBO of a batch (reparameterised samples of f and z).
+        """One pass of the model with reparameterised samples of f and z.
 
         Args:
             x: (B, T, C, H, W) in [0, 1], or (B, T, V) for vector frames.
         Returns:
-            :class:`DSVAEOutput`; ``loss`` is what to minimise.
+            :class:`DSVAEOutput`; ``objective.elbo_terms(out, x, weights)`` gives the loss to minimise.
         """
         self.check_input(x)
         post, f, z = self.encoder(x, sample=True)  # (B, F), (B, T, Z)
         prior_mu, prior_logstd = self.prior(z)  # (B, T, Z) from posterior samples z_<t (LOTUS)
         x_out = self.decoder(f, z)  # (B, T, *frame)
-        cfg = self.config
-        terms = elbo_terms(
-            x, x_out, self.decoder.frame_log_scale(),
-            post.f_mean, post.f_logstd, post.z_mean, post.z_logstd,
-            prior_mu, prior_logstd, cfg.kl_f_weight, cfg.kl_z_weight,
-        )  # fmt: skip
-        return DSVAEOutput(terms.loss, terms.as_dict(), post, f, z, prior_mu, prior_logstd, x_out)
+        return DSVAEOutput(x, post, f, z, prior_mu, prior_logstd, x_out, self.decoder.frame_log_scale())
 
     # -- the public API (DESIGN.md §2) -----------------------------------------------------
 
@@ -213,16 +221,18 @@ class DSVAE(nn.Module):
         save_module(path, KIND, to_dict(self.config), self)
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, map_location: str | torch.device = "cpu") -> DSVAE:
-        """Load a folder written by :meth:`save_pretrained`, or a run folder (its best checkpoint, else its
-        latest), in eval mode; never unpickles."""
+    def from_pretrained(
+        cls, path: str | Path, map_location: str | torch.device = "cpu", checkpoint: Checkpoint = "best"
+    ) -> DSVAE:
+        """Load a folder written by :meth:`save_pretrained`, or a run folder (its ``checkpoint``: best,
+        falling back to latest, or latest), in eval mode; never unpickles."""
         try:
             device = torch.device(map_location)
         except (RuntimeError, TypeError) as exc:
             raise DSVAEError(f"map_location {map_location!r} is not a device; use 'cpu' or 'cuda'") from exc
         if device.type == "cuda" and not torch.cuda.is_available():
             raise DSVAEError(f"cannot load onto {device}: no CUDA device is available; use map_location='cpu'")
-        path = pretrained_folder(path)
+        path = model_folder(path, checkpoint)
         cfg = from_dict(DSVAEConfig, read_config(path, KIND), where="model")
         model = cls(cfg)
         load_weights(path, model)

@@ -1,5 +1,5 @@
-"""Training: configs, the loop, checkpoints, distributed set-up."""
+"""Training: the loop, checkpoints, schedules, distributed set-up (the run's config: dsvae.run_config)."""
 
-from dsvae.train.config import DataConfig, RunConfig, TrainConfig
+from dsvae.run_config import DataConfig, RunConfig, TrainConfig
 
 __all__ = ["DataConfig", "RunConfig", "TrainConfig"]

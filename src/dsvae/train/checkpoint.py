@@ -3,15 +3,14 @@
 A checkpoint folder is a ``save_pretrained`` folder (``config.json`` + ``model.safetensors``,
 loadable by ``DSVAE.from_pretrained``) plus ``trainer.safetensors`` (optimizer moments, RNG
 states) and ``trainer.json`` (step, counters, optimizer hyper-parameters). It is written into a
-temporary sibling and swapped in by renames, so a kill at any moment leaves either the old
-or the new checkpoint complete (``.<name>.old`` survives a kill between the two renames and
-is picked up by :func:`find_checkpoint`).
+temporary sibling and swapped in by renames (:func:`dsvae.outputs.atomic_folder`), so a kill at
+any moment leaves either the old or the new checkpoint complete (``.<name>.old`` survives a kill
+between the two renames and is picked up by :func:`find_checkpoint`).
 """
 
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import torch
 from dsvae.errors import DSVAEError
 from dsvae.io import load_tensors, read_json, save_tensors, write_json
 from dsvae.model import DSVAE
-from dsvae.outputs import make_partial
+from dsvae.outputs import atomic_folder, old_path
 from dsvae.pretrained import CARD_NAME, load_weights
 
 TRAINER_TENSORS = "trainer.safetensors"
@@ -66,8 +65,7 @@ def save_checkpoint(
     for name, p in model.state_dict().items():
         if not torch.isfinite(p).all():
             raise DSVAEError(f"refusing to checkpoint non-finite weights ({name}); the run has diverged")
-    tmp = make_partial(folder)
-    try:
+    with atomic_folder(folder) as tmp:
         model.save_pretrained(tmp)
         tensors: dict[str, torch.Tensor] = {"rng.cpu": torch.get_rng_state()}
         if torch.cuda.is_available():
@@ -83,21 +81,11 @@ def save_checkpoint(
         write_json(tmp / TRAINER_JSON, meta)
         if card is not None:
             (tmp / CARD_NAME).write_text(card, encoding="utf-8")
-        old = folder.with_name(f".{folder.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        if folder.exists():
-            folder.rename(old)
-        tmp.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def find_checkpoint(folder: Path) -> Path | None:
     """``folder`` if complete, else the previous one left by a kill mid-swap, else None."""
-    for candidate in (folder, folder.with_name(f".{folder.name}.old")):
+    for candidate in (folder, old_path(folder)):
         if (candidate / TRAINER_JSON).is_file() and (candidate / "model.safetensors").is_file():
             return candidate
     return None

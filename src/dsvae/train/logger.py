@@ -12,15 +12,13 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 from PIL import Image
 
 from dsvae.io import atomic_write
-from dsvae.train.run_folder import LOG_NAME, METRICS_NAME, read_metrics
-
-TENSORBOARD_DIR = "tensorboard"
+from dsvae.run_folder import LOG_NAME, METRICS_NAME, TENSORBOARD_DIR, read_metrics
 
 
 def tensorboard_writer(log_dir: Path) -> Any | None:
@@ -42,7 +40,9 @@ class RunLogger:
     def __init__(self, run_dir: Path, enabled: bool, echo: bool = True, tensorboard: bool = True) -> None:
         self.run_dir, self.enabled, self.echo, self.tensorboard = run_dir, enabled, echo, tensorboard
         self.start = time.time()
-        self._metrics = self._log = self._tb = None
+        self._metrics: TextIO | None = None
+        self._log: TextIO | None = None
+        self._tb: Any | None = None
         self._pending: list[str] = []
 
     def open(self) -> None:

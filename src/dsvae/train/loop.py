@@ -23,23 +23,27 @@ from tqdm import tqdm
 
 from dsvae.config import to_dict
 from dsvae.data import SequenceDataset
+from dsvae.data.folder import read_info
 from dsvae.errors import DSVAEError
 from dsvae.io import write_json
 from dsvae.model import DSVAE
+from dsvae.objective import elbo_terms
 from dsvae.outputs import sweep_partials
 from dsvae.pretrained import model_card
+from dsvae.run_config import RunConfig
+from dsvae.run_folder import CHECKPOINTS, CONFIG_NAME, SAMPLES, SUMMARY_NAME, check_run_folder, json_safe
+from dsvae.schedule import kl_scale, learning_rate
 from dsvae.train import distributed as dist_utils
 from dsvae.train.checkpoint import check_trainer_state, find_checkpoint, load_checkpoint, save_checkpoint
-from dsvae.train.config import RunConfig
 from dsvae.train.distributed import DistInfo
 from dsvae.train.logger import RunLogger
-from dsvae.train.run_folder import CHECKPOINTS, CONFIG_NAME, SAMPLES, check_run_folder, json_safe
 from dsvae.train.run_lock import RunLock
 from dsvae.train.sampler import StepBatchSampler
-from dsvae.train.schedule import kl_scale, learning_rate
 from dsvae.train.speed import prepare_for_speed, retain_freed_memory
 
 TERMS = ("loss", "elbo", "recon", "kl_f", "kl_z")
+# draws the sample grids of a batch: (model, x (B, T, *frame), folder, tag) -> the files written
+SampleWriter = Callable[[DSVAE, torch.Tensor, Path, str], list[Path]]
 N_SAMPLE_SEQUENCES = 8  # test sequences shown in the sample grids
 
 
@@ -75,6 +79,11 @@ class Trainer:
         should_stop: polled every step (e.g. set by a SIGINT handler); stops with a checkpoint.
         max_new_steps: stop (with a checkpoint) after this many steps in this call.
         echo: print progress and log lines to the console.
+        write_samples: draws the sample grids every ``train.sample_every`` steps (the CLI passes
+            :func:`dsvae.visualise.samples.write_samples`); None draws none.
+
+    Making a Trainer only checks its arguments (nothing is opened, created or locked);
+    :meth:`run` locks the run folder, opens the data, builds the model and trains.
     """
 
     def __init__(
@@ -86,6 +95,7 @@ class Trainer:
         should_stop: Callable[[], bool] | None = None,
         max_new_steps: int | None = None,
         echo: bool = True,
+        write_samples: SampleWriter | None = None,
     ) -> None:
         self.cfg, self.run_dir = cfg, Path(run_dir)
         self.dist = dist or DistInfo()
@@ -98,29 +108,35 @@ class Trainer:
         self.lock = RunLock(self.run_dir)
         self.lock.check_free()  # "being trained" says more than "already holds a run"
         check_run_folder(self.run_dir, resume)
-        self.train_set, self.test_set = self._open_data()
+        self._check_data()
         self.log = RunLogger(self.run_dir, enabled=self.dist.is_main, echo=echo, tensorboard=cfg.train.tensorboard)
-        self.echo = echo
+        self.echo, self.sample_writer = echo, write_samples
 
     # -- set-up ------------------------------------------------------------------------------
 
-    def _open_data(self) -> tuple[SequenceDataset, SequenceDataset | None]:
+    def _check_data(self) -> None:
+        """Refuse a data folder that does not fit the model, from its meta.json alone."""
         path = self.cfg.data.path
         if not path:
             raise DSVAEError("no data folder given: pass --data DIR (a folder written by `dsvae data`)")
-        train = SequenceDataset(path, "train")
-        test = SequenceDataset(path, "test") if "test" in train.info.splits else None
-        got, want = train.info.model_frame_shape, self.cfg.model.frame_shape
-        if got != want or train.info.n_frames != self.cfg.model.n_frames:
-            hint = "model.frame_dim" if train.info.layout == "vector" else "model.channels / model.image_size"
+        info = read_info(path)
+        got, want = info.model_frame_shape, self.cfg.model.frame_shape
+        if got != want or info.n_frames != self.cfg.model.n_frames:
+            hint = "model.frame_dim" if info.layout == "vector" else "model.channels / model.image_size"
             raise DSVAEError(
-                f"data folder {path} has {train.info.n_frames} frames of shape {got}, but the model expects "
+                f"data folder {path} has {info.n_frames} frames of shape {got}, but the model expects "
                 f"{self.cfg.model.n_frames} of {want}; set model.n_frames and {hint} to match"
             )
         need = self.cfg.train.batch_size * self.dist.world_size
-        if len(train) < need:
-            raise DSVAEError(f"the training split has {len(train)} sequences, fewer than one global batch ({need})")
-        return train, test
+        if info.splits.get("train", 0) < need:
+            raise DSVAEError(
+                f"the training split has {info.splits.get('train', 0)} sequences, fewer than one global batch ({need})"
+            )
+
+    def _open_data(self) -> None:
+        path = self.cfg.data.path
+        self.train_set = SequenceDataset(path, "train")
+        self.test_set = SequenceDataset(path, "test") if "test" in self.train_set.info.splits else None
 
     def _build(self) -> None:
         tc = self.cfg.train
@@ -176,14 +192,13 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.model.train()
-        with self._autocast():
-            out = self.net(x)
-        t = {k: v.float() for k, v in out.terms.items()}
         scale = kl_scale(self.step, tc)
-        mc = self.cfg.model
-        loss = t["recon"] + scale * (mc.kl_f_weight * t["kl_f"] + mc.kl_z_weight * t["kl_z"])
+        with self._autocast():
+            # the one place the loss is made: the logged "loss" is the one minimised, warm-up included
+            terms = elbo_terms(self.net(x), x, tc.kl_weights.scaled(scale))
+        t = {k: v.float() for k, v in terms.as_dict().items()}
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()  # always: DDP needs every rank in the all-reduce
+        self.scaler.scale(t["loss"]).backward()  # always: DDP needs every rank in the all-reduce
         self.scaler.unscale_(self.optimizer)
         max_norm = tc.grad_clip if tc.grad_clip > 0 else math.inf
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
@@ -233,7 +248,7 @@ class Trainer:
                     break
                 x = self.test_set.get_batch(idx)["x"].to(self.device)
                 with self._autocast():
-                    terms = self.model(x).terms
+                    terms = elbo_terms(self.model(x), x, self.cfg.train.kl_weights).as_dict()
                 for i, k in enumerate(TERMS):
                     totals[i] += terms[k].double() * len(idx)
                 totals[-1] += len(idx)
@@ -252,17 +267,15 @@ class Trainer:
             save_checkpoint(folder, self.model, self.optimizer, self._trainer_state(), self.scaler, card=card)
 
     def write_samples(self) -> None:
-        if not self.dist.is_main or self.cfg.train.sample_every == 0:
+        if not self.dist.is_main or self.cfg.train.sample_every == 0 or self.sample_writer is None:
             return
-        from dsvae.visualise.samples import write_samples
-
         source = self.test_set or self.train_set
         idx = list(range(min(N_SAMPLE_SEQUENCES, len(source))))
         x = source.get_batch(idx)["x"].to(self.device)
         self.model.eval()
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             torch.manual_seed(self.cfg.train.seed + 2)
-            paths = write_samples(self.model, x, self.run_dir / SAMPLES, tag=f"step{self.step:07d}")
+            paths = self.sample_writer(self.model, x, self.run_dir / SAMPLES, f"step{self.step:07d}")
         self.log.images(self.step, paths)
 
     # -- the loop ------------------------------------------------------------------------------
@@ -302,6 +315,7 @@ class Trainer:
         """Train until max_steps, the time budget, max_new_steps or a stop request; checkpoint; return."""
         dist_utils.init(self.dist, self.device)
         try:
+            self._open_data()  # before the lock: a refused data folder leaves the run folder untouched
             self._own_folder()
             self._build()
             self.log.open()  # after the checkpoint loaded: a refused resume leaves the run as it was
@@ -404,6 +418,5 @@ class Trainer:
         finals = {"best_test_elbo": self.best_elbo, "train_loss": last_train.get("loss"), "step": self.step}
         self.log.hparams(to_dict(self.cfg), {k: v for k, v in finals.items() if v is not None})
         if self.dist.is_main:
-            write_json(self.run_dir / "summary.json", json_safe(result.__dict__))
+            write_json(self.run_dir / SUMMARY_NAME, json_safe(result.__dict__))
         return result
-

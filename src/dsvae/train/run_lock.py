@@ -15,13 +15,12 @@ from pathlib import Path
 
 from dsvae.errors import DSVAEError
 from dsvae.outputs import pid_alive
+from dsvae.run_folder import LOCK_NAME
 
 try:
     import fcntl
 except ImportError:  # Windows: no flock; the pid in the file is the only guard
     fcntl = None  # type: ignore[assignment]
-
-LOCK_NAME = ".lock"
 
 
 class RunLock:

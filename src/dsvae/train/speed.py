@@ -60,7 +60,7 @@ def prepare_for_speed(model: DSVAE, channels_last: bool = True, fast_path: bool 
     """
     set_fast_path(model, fast_path)
     if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # missing from torch's stubs
     return model
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from dsvae.data.audio import mel_filterbank
 from dsvae.data.folder import DataInfo
 from dsvae.io import atomic_write
 from dsvae.model import DSVAE
@@ -32,25 +33,12 @@ GRIFFIN_LIM_ITERS = 32  # phase-estimate iterations; the sound barely changes af
 FEATURE_KEYS = ("sample_rate", "window", "hop", "n_fft", "n_mels", "floor")
 
 
-def htk_mel(f: np.ndarray) -> np.ndarray:
-    return 2595.0 * np.log10(1.0 + f / 700.0)
-
-
-def mel_triangles(n_mels: int, n_fft: int, rate: int, fmin: float, fmax: float) -> np.ndarray:
-    """(V, S) triangular filters of unit peak, corners evenly spaced on the HTK mel scale."""
-    mels = np.linspace(htk_mel(np.array(fmin)), htk_mel(np.array(fmax)), n_mels + 2)
-    corners = 700.0 * (10.0 ** (mels / 2595.0) - 1.0)  # (V + 2,) in Hz
-    freqs = np.arange(n_fft // 2 + 1) * rate / n_fft  # (S,)
-    lo, mid, hi = corners[:-2, None], corners[1:-1, None], corners[2:, None]
-    return np.clip(np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)), 0.0, None)
-
-
 def features_to_magnitude(x: np.ndarray, features: dict[str, Any], norm: dict[str, Any]) -> np.ndarray:
     """Standardised log-mel frames (T, V) -> an estimated magnitude spectrogram (S, T)."""
     log_mel = x * np.asarray(norm["std"]) + np.asarray(norm["mean"])  # (T, V)
     mel_power = np.clip(np.exp(log_mel) - features["floor"], 0.0, None)
     rate = int(features["sample_rate"])
-    fb = mel_triangles(int(features["n_mels"]), int(features["n_fft"]), rate,
+    fb = mel_filterbank(int(features["n_mels"]), int(features["n_fft"]), rate,
                        float(features.get("fmin", 0.0)), float(features.get("fmax", rate / 2)))  # fmt: skip
     power = np.clip(mel_power @ np.linalg.pinv(fb).T, 0.0, None)  # (T, S)
     return np.sqrt(power).T  # (S, T)
@@ -63,7 +51,7 @@ def griffin_lim(magnitude: np.ndarray, n_fft: int, hop: int, window: int, seed: 
     gen = torch.Generator().manual_seed(seed)
     phase = torch.exp(2j * torch.pi * torch.rand(mag.shape, generator=gen, dtype=torch.float64))
     length = hop * (mag.shape[1] - 1)  # frames centred on their hop, as torch.stft(center=True) places them
-    stft = {"n_fft": n_fft, "hop_length": hop, "win_length": window, "window": win, "center": True}
+    stft: dict[str, Any] = {"n_fft": n_fft, "hop_length": hop, "win_length": window, "window": win, "center": True}
     for _ in range(GRIFFIN_LIM_ITERS):
         signal = torch.istft(mag * phase, length=length, **stft)
         spec = torch.stft(signal, return_complex=True, **stft)[:, : mag.shape[1]]

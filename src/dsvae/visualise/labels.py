@@ -67,7 +67,7 @@ def shrink(picture: np.ndarray, max_width: int = MAX_WIDTH) -> tuple[np.ndarray,
     return np.round(blocks).astype(np.uint8), k
 
 
-def text_size(draw: ImageDraw.ImageDraw, text: str, fnt: Font) -> tuple[int, int]:
+def text_size(draw: ImageDraw.ImageDraw, text: str, fnt: Font) -> tuple[float, float]:
     left, top, right, bottom = draw.textbbox((0, 0), text, font=fnt)
     return right - left, bottom - top
 
@@ -93,7 +93,7 @@ def draw_labels(picture: np.ndarray, labels: Labels, rows: Axis, cols: Axis, max
     col_right = [left + cols.centre(i, scale) + text_size(probe, t, fnt)[0] / 2 for i, t in enumerate(labels.cols)]
     width = max(left + pic.shape[1], title_w, math.ceil(max(col_right, default=0) + MARGIN))
     canvas = Image.new("RGB", (width, top + pic.shape[0]), (255, 255, 255))
-    canvas.paste(Image.fromarray(pic, "RGB"), (left, top))
+    canvas.paste(Image.fromarray(pic, "RGB"), (int(left), int(top)))
     draw = ImageDraw.Draw(canvas)
     if labels.title:
         draw.text((MARGIN, MARGIN // 2), labels.title, fill=TEXT_COLOUR, font=fnt)

@@ -22,16 +22,26 @@ from typing import Any
 from dsvae.config import to_dict
 from dsvae.data.folder import read_info
 from dsvae.errors import DSVAEError
-from dsvae.evaluate.protocol import EVAL_DIR
 from dsvae.io import atomic_write, read_json
-from dsvae.outputs import staged_folder
-from dsvae.train.run_folder import METRICS_NAME, SAMPLES, read_metrics, read_run_config
-from dsvae.visualise.output import check_out
-from dsvae.visualise.report_tables import content_table, esc, inline_md, markdown_to_html
-from dsvae.visualise.show import INDEX, SHOW_DIR, ShowConfig, show_run
+from dsvae.outputs import atomic_folder, check_output_folder
+from dsvae.run_folder import (
+    EVAL_DIR,
+    EVAL_METRICS,
+    EVAL_TABLES,
+    METRICS_NAME,
+    REPORT_NAME,
+    SAMPLES,
+    SHOW_DIR,
+    SHOW_INDEX,
+    SUMMARY_NAME,
+    read_metrics,
+    read_run_config,
+)
+from dsvae.tables import esc, inline_html
+from dsvae.visualise.report_tables import content_table, evaluation_html, markdown_to_html
+from dsvae.visualise.show import ShowConfig, show_run
 from dsvae.visualise.svg import Series, line_chart
 
-REPORT_NAME = "report.html"
 MIME = {".png": "image/png", ".gif": "image/gif", ".wav": "audio/wav"}
 KIND = {  # what each kind of file shows, said under it
     ".gif": "GIF: the matrix animated, one time step at a time",
@@ -109,7 +119,7 @@ def media_item(path: Path, name: str, alt: str) -> str:
 
 def pictures(show_dir: Path, root: Path) -> str:
     """Every picture listed in ``show_dir/index.json``, each file checked to lie inside ``root``."""
-    index = inside(root, show_dir / INDEX, "the picture index")
+    index = inside(root, show_dir / SHOW_INDEX, "the picture index")
     entries = read_json(index, what="picture index").get("pictures", [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise DSVAEError(f"picture index {index} is malformed: 'pictures' must be a list of objects")
@@ -126,7 +136,7 @@ def pictures(show_dir: Path, root: Path) -> str:
                 raise DSVAEError(f"picture index {index} lists {name!r}, not a PNG, GIF or WAV file")
             if path.is_file():
                 media.append(media_item(path, name, str(entry.get("title", ""))))
-        title, caption = esc(entry.get("title", "")), inline_md(str(entry.get("caption", "")))
+        title, caption = esc(entry.get("title", "")), inline_html(str(entry.get("caption", "")))
         parts.append(f'<figure><h3>{title}</h3><div class="media">{"".join(media)}</div>'
                      f"<figcaption>{caption}</figcaption></figure>")  # fmt: skip
     return "\n".join(parts)
@@ -146,11 +156,13 @@ def training_samples(run: Path) -> str:
 
 
 def evaluation(run: Path, data_dir: Path | None) -> str:
-    """The content table (metrics.json) and every table of metrics.md."""
-    md, js = run / EVAL_DIR / "metrics.md", run / EVAL_DIR / "metrics.json"
-    if not md.is_file():
+    """The content table and every table of the evaluation, built from metrics.json (from metrics.md
+    when this version cannot read that metrics.json)."""
+    md, js = run / EVAL_DIR / EVAL_TABLES, run / EVAL_DIR / EVAL_METRICS
+    if not md.is_file() and not js.is_file():
         return '<p class="note">Not evaluated yet: run <code>dsvae evaluate RUN --judge JUDGE</code>.</p>'
     parts = []
+    tables = None
     if js.is_file():
         metrics = read_json(inside(run, js, "the evaluation"), what="evaluation")
         n_classes: dict[str, int] = {}
@@ -158,7 +170,10 @@ def evaluation(run: Path, data_dir: Path | None) -> str:
             n_classes = {f.name: f.n_classes for f in read_info(data_dir).factors}  # class counts only
         if isinstance(metrics, dict):
             parts.append(content_table(metrics, n_classes))
-    parts.append(markdown_to_html(inside(run, md, "the evaluation").read_text(encoding="utf-8")))
+            tables = evaluation_html(metrics)
+    if tables is None and md.is_file():
+        tables = markdown_to_html(inside(run, md, "the evaluation").read_text(encoding="utf-8"))
+    parts.append(tables or "")
     return "\n".join(parts)
 
 
@@ -173,7 +188,7 @@ def page(run: Path, show_dir: Path, root: Path, data_dir: Path | None) -> str:
     cfg = read_run_config(run)
     if (run / METRICS_NAME).exists():
         inside(run, run / METRICS_NAME, "metrics.jsonl")
-    summary = read_json(inside(run, run / "summary.json", "summary.json")) if (run / "summary.json").is_file() else {}
+    summary = read_json(inside(run, run / SUMMARY_NAME, SUMMARY_NAME)) if (run / SUMMARY_NAME).is_file() else {}
     step = summary.get("step") if isinstance(summary, dict) else None
     data_name = Path(cfg.data.path).name if cfg.data.path else "no data folder"
     title = f"{run_title(run)}: dsvae report"
@@ -215,7 +230,7 @@ def build_report(
     run = Path(run)
     cfg = read_run_config(run)  # a clear error for a folder that is not a run
     data = Path(data_dir or cfg.data.path) if (data_dir or cfg.data.path) else None
-    draw = show is not None or not (run / SHOW_DIR / INDEX).is_file()
+    draw = show is not None or not (run / SHOW_DIR / SHOW_INDEX).is_file()
     if out is None:
         if draw:
             show_run(run, show or ShowConfig(), data_dir)
@@ -224,8 +239,8 @@ def build_report(
         atomic_write(target, lambda p: p.write_text(html_text, encoding="utf-8"))
         return target
     out = Path(out)
-    check_out(out, REPORT_NAME, "report", overwrite)
-    with staged_folder(out) as tmp:
+    check_output_folder(out, REPORT_NAME, overwrite, "report folder", "report")
+    with atomic_folder(out) as tmp:
         if draw:
             show_run(run, show or ShowConfig(), data_dir, out=tmp / SHOW_DIR)
         show_dir, root = (tmp / SHOW_DIR, tmp) if draw else (run / SHOW_DIR, run)

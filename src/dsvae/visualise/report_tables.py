@@ -1,64 +1,43 @@
-"""The report's tables: the content summary from ``metrics.json``, and Markdown tables as HTML.
+"""The report's tables: the evaluation from ``metrics.json`` and a content summary, as HTML.
 
-Every string that reaches the page goes through :func:`html.escape`, numbers included (they
-are formatted first), so a hostile name in a metrics or index file stays text.
+The tables are the blocks ``dsvae evaluate`` builds for ``metrics.md`` (dsvae.evaluate.tables),
+rendered as HTML by the one table model (dsvae.tables). Every string that reaches the page is
+escaped there, numbers included (they are formatted first), so a hostile name in a metrics or
+index file stays text.
 
-The content table reads the keys ``dsvae evaluate`` writes today (``factors.static``,
-``dynamics_resampled.accuracy``, ``reconstruction.accuracy``, ``real.accuracy``); when they are
-missing (an older or newer metrics file) the table is left out and the Markdown tables of
-``metrics.md``, rendered generically whatever they hold, still carry the results.
+A ``metrics.json`` that today's tables cannot read (written by an older or newer version) is
+shown from its ``metrics.md``, read back into the same blocks, whatever tables it holds; the
+content summary is then left out when its keys are missing.
 """
 
 from __future__ import annotations
 
-import html
 import math
-import re
 from typing import Any
 
+from dsvae.evaluate.tables import blocks
+from dsvae.tables import Block, Heading, Table, esc, html_table, parse_markdown, table_cells, to_html
 
-def esc(value: Any) -> str:
-    """Any value as HTML text (attributes included)."""
-    return html.escape(str(value), quote=True)
-
-
-def inline_md(text: str) -> str:
-    """Escape HTML, then `code` spans."""
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", esc(text))
+__all__ = ["content_table", "esc", "evaluation_html", "markdown_to_html", "table_cells"]
 
 
-def table_cells(line: str) -> list[str]:
-    """Cells of a Markdown table row; ``\\|`` is a literal bar inside a cell."""
-    cells = re.split(r"(?<!\\)\|", line.strip().strip("|"))
-    return [c.strip().replace("\\|", "|") for c in cells]
-
-
-def html_table(header: list[str], rows: list[list[str]], cls: str = "") -> str:
-    """Cells are Markdown-inline text (escaped here)."""
-    head = "".join(f"<th>{inline_md(c)}</th>" for c in header)
-    body = "".join("<tr>" + "".join(f"<td>{inline_md(c)}</td>" for c in r) + "</tr>" for r in rows)
-    attr = f' class="{esc(cls)}"' if cls else ""
-    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def section(doc: list[Block]) -> str:
+    """A document as a section of the page: its title dropped (the report's h2 stands for it), headings one
+    level down."""
+    return to_html([b for b in doc if not (isinstance(b, Heading) and b.level == 1)], below=1)
 
 
 def markdown_to_html(md: str) -> str:
-    """The Markdown subset ``metrics.md`` uses: headings, paragraphs, tables, inline code."""
-    out = []
-    for block in md.split("\n\n"):
-        lines = [ln for ln in block.strip().splitlines() if ln.strip()]
-        if not lines:
-            continue
-        if lines[0].startswith("# "):
-            continue  # the document title: the report's own section heading stands for it
-        if lines[0].startswith("#"):
-            level = min(len(lines[0]) - len(lines[0].lstrip("#")) + 1, 4)  # one level below the report's h2
-            out.append(f"<h{level}>{inline_md(lines[0].lstrip('#').strip())}</h{level}>")
-        elif lines[0].startswith("|"):
-            rows = [table_cells(ln) for ln in lines if not re.fullmatch(r"\|?[\s|:-]+\|?", ln)]
-            out.append(html_table(rows[0], rows[1:]))
-        else:
-            out.append(f"<p>{inline_md(' '.join(lines))}</p>")
-    return "\n".join(out)
+    """The Markdown ``metrics.md`` holds, as HTML: headings, paragraphs, tables, inline code."""
+    return section(parse_markdown(md))
+
+
+def evaluation_html(metrics: dict[str, Any]) -> str | None:
+    """Every table of the evaluation, from ``metrics.json``; None if this version cannot read it."""
+    try:
+        return section(blocks(metrics))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return None
 
 
 def _mean(node: Any) -> float:
@@ -105,5 +84,5 @@ def content_table(metrics: dict[str, Any], n_classes: dict[str, int]) -> str:
         "<h3>Content kept, at a glance</h3>"
         "<p>The judge's accuracy on each static attribute when a sequence keeps its f and gets new dynamics; "
         "a model cannot beat the judge on its own reconstructions (ceiling), and a uniform guess is chance.</p>"
-        + html_table(header, rows, "content")
+        + html_table(Table(header, rows, "content"))
     )

@@ -20,12 +20,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from dsvae.config import check_choices, check_positive
 from dsvae.data.folder import SequenceDataset, read_info
 from dsvae.errors import DSVAEError
 from dsvae.io import write_json
 from dsvae.model import DSVAE
-from dsvae.outputs import staged_folder
-from dsvae.train.run_folder import load_run_model
+from dsvae.outputs import atomic_folder, check_output_folder
+from dsvae.run_folder import SHOW_DIR, SHOW_INDEX, Checkpoint, checkpoint_dir, read_run_config
 from dsvae.visualise import matrices
 from dsvae.visualise.audio import write_swap_audio
 from dsvae.visualise.grids import (
@@ -39,11 +40,7 @@ from dsvae.visualise.grids import (
     write_bytes,
 )
 from dsvae.visualise.labels import Labels
-from dsvae.visualise.output import check_out
 from dsvae.visualise.samples import interleave
-
-SHOW_DIR = "show"
-INDEX = "index.json"
 
 
 @dataclass
@@ -58,15 +55,13 @@ class ShowConfig:
     given_frames: int = 0  # frames given to future prediction; 0 means half the sequence
     frame_ms: int = 250  # GIF frame duration; 4 frames a second shows a sprite's 8-frame motion twice a second
     split: str = "test"  # the data split the sequences come from (train if the folder has no such split)
-    checkpoint: str = "best"  # "best" (falls back to "latest") or "latest"
+    checkpoint: Checkpoint = "best"  # "best" (falls back to "latest") or "latest"
     audio: bool = True  # vector frames: also write WAV files of swaps when the data folder describes its features
     seed: int = 0  # picks the sequences and the prior draws
 
     def __post_init__(self) -> None:
-        for name in ("n_sequences", "n_draws", "n_rows", "n_prior", "frame_ms"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise DSVAEError(f"show.{name} must be a positive integer, got {value!r}")
+        check_positive(self, ("n_sequences", "n_draws", "n_rows", "n_prior", "frame_ms"), "show")
+        check_choices(self, "show")
         if self.interpolation_steps < 2:
             raise DSVAEError(f"show.interpolation_steps must be >= 2, got {self.interpolation_steps}")
         if self.given_frames < 0:
@@ -195,24 +190,25 @@ def show_run(
 ) -> list[Path]:
     """Write every picture of a run into ``RUN/show/`` (or ``out``); returns the files written.
 
-    ``RUN/show`` is refreshed whole; an ``out`` folder follows the output-folder rule (output.py):
+    ``RUN/show`` is refreshed whole; an ``out`` folder follows the output-folder rule (outputs.py):
     new, empty, or an earlier ``dsvae show`` output replaced only with ``overwrite``.
     """
     target = Path(out) if out is not None else Path(run) / SHOW_DIR
     if out is not None:
-        check_out(target, INDEX, "show", overwrite)
-    model, run_cfg = load_run_model(run, cfg.checkpoint)
+        check_output_folder(target, SHOW_INDEX, overwrite, "show folder", "show")
+    run_cfg = read_run_config(run)
+    model = DSVAE.from_pretrained(checkpoint_dir(run, cfg.checkpoint))
     if not (data_dir or run_cfg.data.path):
         raise DSVAEError(f"run {run} names no data folder (data.path is empty); pass --data DIR")
     root = Path(data_dir or run_cfg.data.path)
     x, ds = pick_sequences(root, cfg.split, cfg.n_sequences, cfg.seed)
     model.check_input(x)
     vector = is_vector(x, lead=1)
-    with staged_folder(target) as tmp:
+    with atomic_folder(target) as tmp:
         w = Writer(tmp, vector, value_range(x) if vector else None, cfg.frame_ms)
         draw_all(model, x, w, cfg)
         if vector and cfg.audio:
             w.entries.append(write_swap_audio(model, x[:2], ds.info, tmp))
         index = {"run": str(Path(run).resolve()), "data": str(root.resolve()), "pictures": w.entries}
-        write_json(tmp / INDEX, index)
-    return [target / f for e in w.entries for f in e["files"]] + [target / INDEX]
+        write_json(tmp / SHOW_INDEX, index)
+    return [target / f for e in w.entries for f in e["files"]] + [target / SHOW_INDEX]

@@ -1,12 +1,18 @@
-"""The run folder: everything a training run writes, and how to read it back.
+"""The run folder: every name a run holds, and how to read it back. The contract between
+``dsvae train``, which writes it, and ``evaluate``, ``show`` and ``report``, which read it.
 
     RUN/config.json            the resolved RunConfig (model, data, train)
     RUN/metrics.jsonl          one JSON object per line: {"step", "split": "train"|"test", "time", terms...}
     RUN/log.txt                the human log
+    RUN/summary.json           how the last training call ended (steps, best test ELBO, last terms)
     RUN/checkpoints/latest/    save_pretrained folder + trainer state (resume from here)
     RUN/checkpoints/best/      save_pretrained folder of the best test ELBO so far
     RUN/samples/               PNG grids written during training
+    RUN/tensorboard/           TensorBoard events (when the optional package is installed)
     RUN/.lock                  the id of the process training the run (held with flock; empty when free)
+    RUN/eval/                  `dsvae evaluate`: metrics.json (the figures) and metrics.md (the tables)
+    RUN/show/                  `dsvae show`: the pictures and their index.json
+    RUN/report.html            `dsvae report`: one page from all of the above
 """
 
 from __future__ import annotations
@@ -14,21 +20,31 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dsvae.config import from_dict
 from dsvae.errors import DSVAEError
 from dsvae.io import read_json
-from dsvae.model import DSVAE
 from dsvae.outputs import check_writable, is_empty_dir
-from dsvae.train.config import RunConfig
-from dsvae.train.run_lock import LOCK_NAME
+from dsvae.pretrained import CONFIG_NAME, WEIGHTS_NAME
+from dsvae.run_config import RunConfig
 
-CONFIG_NAME = "config.json"
 METRICS_NAME = "metrics.jsonl"
 LOG_NAME = "log.txt"
+SUMMARY_NAME = "summary.json"
 CHECKPOINTS = "checkpoints"
 SAMPLES = "samples"
+TENSORBOARD_DIR = "tensorboard"
+LOCK_NAME = ".lock"
+EVAL_DIR = "eval"
+EVAL_METRICS = "metrics.json"  # inside EVAL_DIR (or an evaluation's --out): the figures
+EVAL_TABLES = "metrics.md"  # ... and the same figures as Markdown tables
+SHOW_DIR = "show"
+SHOW_INDEX = "index.json"  # inside SHOW_DIR (or a show's --out): what was drawn
+REPORT_NAME = "report.html"
+
+Checkpoint = Literal["best", "latest"]
+CHECKPOINT_ORDER: dict[str, tuple[str, ...]] = {"best": ("best", "latest"), "latest": ("latest",)}
 
 
 def read_run_config(run: str | Path) -> RunConfig:
@@ -39,21 +55,23 @@ def read_run_config(run: str | Path) -> RunConfig:
     return from_dict(RunConfig, read_json(run / CONFIG_NAME, what="run config"))
 
 
-def checkpoint_dir(run: str | Path, which: str = "best") -> Path:
+def checkpoint_dir(run: str | Path, which: Checkpoint = "best") -> Path:
     """``RUN/checkpoints/<which>``, falling back from best to latest; a clear error if neither exists."""
     root = Path(run) / CHECKPOINTS
-    order = [which] if which != "best" else ["best", "latest"]
+    order = CHECKPOINT_ORDER.get(which, (which,))
     for name in order:
-        if (root / name / "model.safetensors").is_file():
+        if (root / name / WEIGHTS_NAME).is_file():
             return root / name
-    raise DSVAEError(f"run folder {run} has no {which} checkpoint under {root}; train it first")
+    under = " or ".join(f"{CHECKPOINTS}/{name}" for name in order)
+    raise DSVAEError(f"run folder {run} has no {which} checkpoint: no checkpoint under {under} yet; train it first")
 
 
-def load_run_model(run: str | Path, which: str = "best", map_location: str = "cpu") -> tuple[DSVAE, RunConfig]:
-    """The model of a run (best checkpoint by default) and the run's config, in eval mode."""
-    cfg = read_run_config(run)
-    model = DSVAE.from_pretrained(checkpoint_dir(run, which), map_location=map_location)
-    return model.eval(), cfg
+def model_folder(path: str | Path, which: Checkpoint = "best") -> Path:
+    """The ``save_pretrained`` folder behind ``path``: itself, or a run folder's checkpoint ``which``."""
+    path = Path(path)
+    if (path / CHECKPOINTS).is_dir() and not (path / WEIGHTS_NAME).is_file():
+        return checkpoint_dir(path, which)
+    return path  # read_config says what is wrong with it
 
 
 def read_metrics(run: str | Path) -> list[dict[str, Any]]:

@@ -1,15 +1,17 @@
-"""Configuration of a training run: the data section, the training section, and the whole."""
+"""Configuration of a training run: the data section, the training section, and the whole (RUN/config.json)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
-from dsvae.config import DSVAEConfig, _check_choice, check_finite_floats
+from dsvae.config import MOVED_TO_TRAIN, DSVAEConfig, check_choices, check_finite_floats, check_positive
 from dsvae.errors import DSVAEError
+from dsvae.objective import KLWeights
 
-DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("fp32", "bf16", "fp16")
-SCHEDULES = ("constant", "cosine")
+Device = Literal["auto", "cpu", "cuda"]
+Precision = Literal["fp32", "bf16", "fp16"]
+Schedule = Literal["constant", "cosine"]
 
 
 @dataclass
@@ -35,16 +37,18 @@ class TrainConfig:
     lr: float = 1e-3  # Adam learning rate
     betas: tuple[float, float] = (0.9, 0.999)  # Adam betas (PyTorch defaults)
     weight_decay: float = 0.0  # Adam weight decay; 0 leaves the ELBO as it is
-    schedule: str = "cosine"  # learning-rate schedule after warm-up: "constant" or "cosine" to lr * min_lr_ratio
+    schedule: Schedule = "cosine"  # learning-rate schedule after warm-up: "constant" or "cosine" to lr * min_lr_ratio
     warmup_steps: int = 100  # linear learning-rate warm-up from 0, steadies Adam's first steps
     min_lr_ratio: float = 0.1  # the cosine schedule's final lr as a fraction of lr
     max_steps: int = 10000  # optimisation steps in all (the schedule's length)
     max_minutes: float = 0.0  # wall-clock budget; >0 stops (and checkpoints) when it is spent
     grad_clip: float = 10.0  # clip the global gradient norm; guards against rare large steps
+    kl_f_weight: float = 1.0  # weight on KL(q(f)||p(f)); 1 is the note's ELBO, other values change the objective
+    kl_z_weight: float = 1.0  # weight on the z KL term; 1 is the note's ELBO
     kl_warmup_steps: int = 0  # >0: scale both KL terms linearly from 0 to their weight (changes the objective early on)
     seed: int = 0  # seeds parameters, data order and sampling (noise per step and rank: distributed.noise_seed)
-    device: str = "auto"  # "auto" (cuda if available), "cpu" or "cuda"
-    precision: str = "fp32"  # "bf16" or "fp16" autocast on CUDA; CPUs without bf16 units run slower with it
+    device: Device = "auto"  # "auto" (cuda if available), "cpu" or "cuda"
+    precision: Precision = "fp32"  # "bf16" or "fp16" autocast on CUDA; CPUs without bf16 units run slower with it
     channels_last: bool = True  # NHWC convolutions: faster on CPU (oneDNN) and on tensor-core GPUs
     compile: bool = False  # torch.compile the model (slow first step, faster afterwards)
     log_every: int = 50  # steps between train metric lines
@@ -56,10 +60,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_finite_floats(self, "train")
-        for name in ("batch_size", "max_steps", "log_every", "eval_every", "checkpoint_every", "max_bad_steps"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise DSVAEError(f"train.{name} must be a positive integer, got {value!r}")
+        positive = ("batch_size", "max_steps", "log_every", "eval_every", "checkpoint_every", "max_bad_steps")
+        check_positive(self, positive, "train")
         for name in ("warmup_steps", "kl_warmup_steps", "sample_every"):
             if getattr(self, name) < 0:
                 raise DSVAEError(f"train.{name} must be >= 0, got {getattr(self, name)}")
@@ -72,9 +74,15 @@ class TrainConfig:
             raise DSVAEError(f"train.min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.grad_clip < 0 or self.max_minutes < 0:
             raise DSVAEError("train.grad_clip and train.max_minutes must be >= 0")
-        _check_choice(self, "device", DEVICES, prefix="train")
-        _check_choice(self, "precision", PRECISIONS, prefix="train")
-        _check_choice(self, "schedule", SCHEDULES, prefix="train")
+        for name in ("kl_f_weight", "kl_z_weight"):
+            if getattr(self, name) < 0:
+                raise DSVAEError(f"train.{name} must be >= 0, got {getattr(self, name)}")
+        check_choices(self, "train")
+
+    @property
+    def kl_weights(self) -> KLWeights:
+        """The weights on the two KL terms (before any warm-up)."""
+        return KLWeights(self.kl_f_weight, self.kl_z_weight)
 
 
 @dataclass
@@ -84,3 +92,19 @@ class RunConfig:
     model: DSVAEConfig = field(default_factory=DSVAEConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    # dotted keys of older versions, still accepted as overrides
+    MOVED_KEYS: ClassVar[dict[str, str]] = {f"model.{k}": f"train.{k}" for k in MOVED_TO_TRAIN}
+
+    @staticmethod
+    def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+        """A run config as older versions wrote it (KL weights in the model section), in today's places."""
+        model, train = data.get("model"), data.get("train", {})
+        if not isinstance(model, dict) or not isinstance(train, dict) or not set(MOVED_TO_TRAIN) & set(model):
+            return data
+        moved = {k: v for k, v in model.items() if k in MOVED_TO_TRAIN}
+        return {
+            **data,
+            "model": {k: v for k, v in model.items() if k not in MOVED_TO_TRAIN},
+            "train": {**moved, **train},  # a train section that already names them wins
+        }
