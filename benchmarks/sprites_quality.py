@@ -14,7 +14,7 @@ Writes ``OUT/quality.jsonl`` (one row per evaluation), ``OUT/quality.md`` (the t
 minutes to each accuracy level) and ``OUT/quality.svg`` (the curves). Example::
 
     python benchmarks/sprites_quality.py --data data/sprites --judge judges/sprites \\
-        --out runs/quality --minutes 60 --eval-every 5 train.precision=bf16
+        --judge judges/lstm --out runs/quality --minutes 60 --eval-every 5 train.precision=bf16
 
 The preset's learning-rate schedule applies (``sprites-cpu``: cosine over 9000 steps, about an
 hour on 2 CPU cores with bf16); set ``train.max_steps`` to the steps your budget buys, or
@@ -60,7 +60,11 @@ def mean(node: Any) -> float:
 
 
 def row_from_metrics(minutes: float, step: int, m: dict[str, Any]) -> dict[str, Any]:
-    """The benchmark's row: the two directions, reconstructions, swap, ELBO."""
+    """The benchmark's row: the two directions, reconstructions, swap, ELBO (the first judge's figures).
+
+    With several judges, ``by_judge`` holds each judge's dynamics kept and content kept, and
+    ``judges_disagree`` the largest difference between judges over every accuracy and the figure it is on.
+    """
     dyn, static = m["factors"]["dynamic"], m["factors"]["static"]
     kept_dyn, kept_content = m["content_resampled"], m["dynamics_resampled"]
     row: dict[str, Any] = {
@@ -79,6 +83,14 @@ def row_from_metrics(minutes: float, step: int, m: dict[str, Any]) -> dict[str, 
         "kl_z": mean(m["likelihood"]["kl_z"]),
     }  # fmt: skip
     row["content_kept"]["all"] = mean(kept_content["joint_static_accuracy"])
+    if len(m.get("by_judge", {})) > 1:
+        row["by_judge"] = {
+            label: {"dynamics_kept": mean(j["content_resampled"]["accuracy"][dyn]),
+                    "content_kept": {a: mean(j["dynamics_resampled"]["accuracy"][a]) for a in static}}
+            for label, j in m["by_judge"].items()
+        }  # fmt: skip
+        worst = m["agreement"]["max_disagreement"]
+        row["judges_disagree"] = {"figure": worst["figure"], "spread": worst["spread"]}
     return row
 
 
@@ -93,12 +105,18 @@ def markdown(rows: list[dict[str, Any]], title: str) -> str:
     static = [a for a in rows[0]["content_kept"] if a != "all"]
     pct = lambda v: f"{100 * v:.1f}"  # noqa: E731
     head = ["min", "step", "dyn kept: Acc %", "IS", "H(y|x)", "H(y)"] + [f"content kept: {a} %" for a in static]
+    others = list(rows[0].get("by_judge", {}))[1:]  # the first judge's figures are the row's own
+    head += [f"dyn kept, judge {label} %" for label in others] + (["judges differ most (points)"] if others else [])
     over_time = Table([*head, "all %", "test ELBO"])
     for r in rows:
         d = r["dynamics_kept"]
         cells = [f"{r['minutes']:.0f}", str(r["step"]), pct(d["accuracy"]), f"{d['is']:.3f}",
                  f"{d['h_y_given_x']:.3f}", f"{d['h_y']:.3f}"]  # fmt: skip
-        cells += [pct(r["content_kept"][a]) for a in static] + [pct(r["content_kept"]["all"]), f"{r['test_elbo']:.1f}"]
+        cells += [pct(r["content_kept"][a]) for a in static]
+        cells += [pct(r["by_judge"][label]["dynamics_kept"]) for label in others]
+        if others:
+            cells.append(f"{100 * r['judges_disagree']['spread']:.1f} ({r['judges_disagree']['figure']})")
+        cells += [pct(r["content_kept"]["all"]), f"{r['test_elbo']:.1f}"]
         over_time.rows.append(cells)
     last = rows[-1]
     names = list(last["reconstruction"])
@@ -126,7 +144,7 @@ def plot(rows: list[dict[str, Any]], title: str) -> str:
     return line_chart(title + " (accuracy)", series, x_label="minutes of training", y_range=(0.0, 1.0))
 
 
-def ensure_smoke_data(out: Path) -> tuple[Path, Path]:
+def ensure_smoke_data(out: Path) -> tuple[Path, list[Path]]:
     data = out / "shapes"
     if not (data / "meta.json").is_file():
         build_shapes(data, n_train=64, n_test=32, n_frames=4, image_size=32, seed=0)
@@ -134,7 +152,11 @@ def ensure_smoke_data(out: Path) -> tuple[Path, Path]:
     if not (judge / "config.json").is_file():
         train_and_save(data, judge, JudgeConfig(image_size=16, width=8, dim_frame=16, dim_time=16, steps=20,
                                                 threshold=0.0))  # fmt: skip
-    return data, judge
+    second = out / "judge-lstm"
+    if not (second / "config.json").is_file():
+        train_and_save(data, second, JudgeConfig(arch="conv-lstm", image_size=16, width=8, dim_frame=16,
+                                                 dim_time=16, steps=20, threshold=0.0))  # fmt: skip
+    return data, [judge, second]
 
 
 def chunk_budgets(args: argparse.Namespace) -> list[tuple[float, int | None]]:
@@ -148,10 +170,10 @@ def chunk_budgets(args: argparse.Namespace) -> list[tuple[float, int | None]]:
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     out = Path(args.out)
-    data, judge = Path(args.data or ""), Path(args.judge or "")
+    data, judges = Path(args.data or ""), [Path(j) for j in args.judge or []]
     overrides = list(args.overrides)
     if args.smoke:
-        data, judge = ensure_smoke_data(out)
+        data, judges = ensure_smoke_data(out)
         overrides = ["model.n_frames=4", "model.image_size=32", *SMOKE_MODEL, *overrides]
     info = read_info(data)
     run_dir = out / "run"
@@ -170,7 +192,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         t0 = time.time()
         result = Trainer(chunk, run_dir, resume=resume, echo=not args.quiet, max_new_steps=steps).run()
         trained += (time.time() - t0) / 60
-        metrics = evaluate(run_dir, judge, eval_cfg)
+        metrics = evaluate(run_dir, judges, eval_cfg)
         rows.append(row_from_metrics(trained, result.step, metrics))
         atomic_write(out / "quality.jsonl", lambda p: p.write_text("".join(json.dumps(r) + "\n" for r in rows)))
         print(json.dumps(rows[-1]), flush=True)
@@ -183,7 +205,11 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="a Sprites data folder (`dsvae data sprites`)")
-    p.add_argument("--judge", help="a judge trained on it (`dsvae judge`)")
+    p.add_argument(
+        "--judge",
+        action="append",
+        help="a judge trained on it (`dsvae judge`); repeat to score with several and compare them",
+    )
     p.add_argument("--out", required=True, help="folder for the run and the tables")
     p.add_argument("--preset", default="sprites-cpu")
     p.add_argument("--prior", default="improved", choices=["improved", "lstm"])

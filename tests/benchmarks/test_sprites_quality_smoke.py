@@ -26,3 +26,12 @@ def test_smoke_run_writes_rows_table_and_plot(tmp_path: Path) -> None:
     table = (tmp_path / "quality.md").read_text()
     assert "Minutes of training to each level" in table and table.count("\n| ") >= 2 + 3 + 4
     assert (tmp_path / "quality.svg").read_text().startswith("<svg")
+    # two judges (the default design and conv-lstm): each one's figures, and their largest difference
+    last = rows[-1]
+    assert len(last["by_judge"]) == 2
+    first, second = last["by_judge"].values()
+    assert first["dynamics_kept"] == last["dynamics_kept"]["accuracy"]
+    spread = last["judges_disagree"]["spread"]
+    assert spread >= abs(first["dynamics_kept"] - second["dynamics_kept"]) - 1e-9
+    assert spread >= max(abs(first["content_kept"][a] - second["content_kept"][a]) for a in ("shape", "colour")) - 1e-9
+    assert "judges differ most (points)" in table
