@@ -5,13 +5,14 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "other_experiments.py"
 
 
-def load_script():  # type: ignore[no-untyped-def]
+def load_script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("other_experiments", SCRIPT)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
