@@ -229,7 +229,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         cfg = SMOKE_JUDGE if args.smoke else JudgeConfig(steps=args.judge_steps)
         train_and_save(data, judge, cfg, log=None if args.quiet else print)
     eval_cfg = EvalConfig(samples=args.samples, max_sequences=args.eval_sequences, seed=0,
-                          min_judge_accuracy=0.0 if args.smoke else None)  # fmt: skip
+                          min_judge_accuracy=0.0 if args.smoke else args.min_judge_accuracy)  # fmt: skip
     metrics = evaluate(run_dir, judge, eval_cfg, data_dir=data, log=None if args.quiet else print)
     write_evaluation(run_dir, metrics, out / "eval")
     if args.experiment == "fsdd":
@@ -256,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, default=30.0, help="wall-clock training budget (0: no limit)")
     p.add_argument("--steps", type=int, default=0, help="train.max_steps (0: the preset's)")
     p.add_argument("--judge-steps", type=int, default=JudgeConfig.steps, help="optimisation steps of the judge")
+    p.add_argument("--min-judge-accuracy", type=float, help="accept a judge whose worst head reaches it")
     p.add_argument("--samples", type=int, default=3, help="draws of each random test")
     p.add_argument("--eval-sequences", type=int, default=0, help="score a subset of the test split (0: all)")
     p.add_argument("--smoke", action="store_true", help="a seconds-long run on tiny synthetic files (CI)")
