@@ -5,7 +5,7 @@ trained run with ``--run``), train the default judge (or take one with ``--judge
 run with ``dsvae evaluate``'s protocol and write ``OUT/table.md`` and ``OUT/results.json``.
 
 - ``fsdd``: speaker verification from the cosine similarity of posterior means, EER with f and
-  with z averaged over time (Li & Mandt 2018, section 5.2), on every pair of test recordings and
+  with z averaged over time (the test of Li & Mandt 2018), on every pair of test recordings and
   on the harder "cross-digit" pairs only (two recordings of different digits, so a shared word
   cannot make two z look alike; FSDD has 6 speakers, TIMIT 630); the digit judge with f
   resampled (dynamics kept) and the speaker judge with z resampled (content kept).
