@@ -63,8 +63,9 @@ def test_vector_runs_get_spectrograms_and_sound(tmp_path: Path) -> None:
     files = [f for e in index["pictures"] for f in e["files"]]
     assert not [f for f in files if f.endswith(".gif")]  # spectrograms are not animated
     wavs = [f for f in files if f.endswith(".wav")]
-    assert wavs == ["a_recon.wav", "b_recon.wav", "a_voice_b_words.wav", "b_voice_a_words.wav"]
-    with wave.open(str(run / "show" / wavs[2])) as w:
+    assert wavs == ["a_input.wav", "a_recon.wav", "b_input.wav", "b_recon.wav", "a_voice_b_words.wav",
+                    "b_voice_a_words.wav"]  # fmt: skip
+    with wave.open(str(run / "show" / wavs[4])) as w:
         assert w.getframerate() == 8000 and w.getnframes() == 160 * 5  # 6 frames 20 ms apart, centred
 
 

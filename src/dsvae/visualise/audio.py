@@ -86,16 +86,22 @@ def write_swap_audio(model: DSVAE, x: Tensor, info: DataInfo, out: Path) -> dict
         return entry
     post = model.encode(x[:2])
     f, z = post.f_mean, post.z_mean
-    clips = {"a_recon": (0, 0), "b_recon": (1, 1), "a_voice_b_words": (0, 1), "b_voice_a_words": (1, 0)}
+    # the inputs go through the same inversion, so what Griffin-Lim alone loses can be heard apart from the model
+    clips = {"a_input": None, "a_recon": (0, 0), "b_input": None, "b_recon": (1, 1),
+             "a_voice_b_words": (0, 1), "b_voice_a_words": (1, 0)}  # fmt: skip
     rate = int(features["sample_rate"])
-    for name, (i, j) in clips.items():
-        frames = model.decode(f[i : i + 1], z[j : j + 1])[0].cpu().numpy()  # (T, V)
+    for name, pair in clips.items():
+        if pair is None:
+            frames = x[0 if name.startswith("a") else 1].cpu().numpy()  # (T, V)
+        else:
+            i, j = pair
+            frames = model.decode(f[i : i + 1], z[j : j + 1])[0].cpu().numpy()  # (T, V)
         mag = features_to_magnitude(frames, features, norm)
         signal = griffin_lim(mag, int(features["n_fft"]), int(features["hop"]), int(features["window"]))
         write_wav(out / f"{name}.wav", signal, rate)
         entry["files"].append(f"{name}.wav")
     entry["caption"] = (
-        "Two test utterances A and B, reconstructed, and swapped: f (static: voice) of one with z_1:T "
+        "Two test utterances A and B as they are, reconstructed, and swapped: f (static: voice) of one with z_1:T "
         "(dynamic: words) of the other. Phase by Griffin-Lim from log-mel frames, so the sound is rough."
     )
     return entry
