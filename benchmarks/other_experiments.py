@@ -46,9 +46,9 @@ from dsvae.evaluate.judge import JudgeConfig
 from dsvae.evaluate.judge_train import train_and_save
 from dsvae.evaluate.protocol import EvalConfig, evaluate, write_evaluation
 from dsvae.io import atomic_write, write_json
+from dsvae.model import DSVAE
 from dsvae.presets import get_preset
 from dsvae.train.loop import Trainer
-from dsvae.train.run_folder import load_run_model
 
 EXPERIMENTS = ("fsdd", "moving-mnist")
 # published speaker-verification EERs on TIMIT (%): the papers' table entries as later work repeats them
@@ -127,7 +127,7 @@ def cross_factor_eer(run: Path, data: Path, speaker: str, other: str, checkpoint
     A same-speaker pair saying the same digit can look alike in z because of the word alone; with
     only cross-digit pairs left, z has to carry the voice to verify it.
     """
-    model, _ = load_run_model(run, checkpoint)
+    model = DSVAE.from_pretrained(run, checkpoint=checkpoint)  # in eval mode
     ds = open_dataset(data, "test")
     names = [f.name for f in ds.info.factors]
     s, o = names.index(speaker), names.index(other)
