@@ -1,14 +1,21 @@
-"""Is the note's prior network more stable than the paper's plain LSTM prior? Train both alike.
+"""How much do the figures move from seed to seed? A grid of priors x precisions x seeds, trained alike.
 
-Runs ``sprites_quality.py`` once per (prior, seed) with the same budget and settings, then
+First built to ask whether the note's prior network is more stable than the paper's plain
+LSTM prior (``--priors improved,lstm``); ``--precisions fp32,bf16`` asks the same of the
+training precision (the spread study: which latent takes the motion can differ from run to
+run). Runs ``sprites_quality.py`` once per (prior, precision, seed) with the same budget and
+settings, then
 summarises every run's last evaluation, its training health (steps skipped for a non-finite
 loss, how the run stopped, the largest gradient norm, loss spikes) and, per prior, the mean
 and spread (sample standard deviation) over seeds. Writes ``OUT/stability.json`` and
-``OUT/stability.md``; each run keeps its own folder ``OUT/<prior>-s<seed>`` (a finished run is
-reused, so an interrupted study picks up where it stopped). Example::
+``OUT/stability.md``; each run keeps its own folder ``OUT/<prior>-s<seed>`` (with several
+precisions ``OUT/<prior>-<precision>-s<seed>``; a finished run is reused, so an interrupted
+study picks up where it stopped). Examples::
 
     python benchmarks/prior_stability.py --data data/sprites --judge judges/sprites \\
         --out runs/stability --minutes 8 --seeds 0,1,2 --parallel 2
+    python benchmarks/prior_stability.py --data data/sprites --judge judges/default --judge judges/lstm \\
+        --out runs/spread --priors improved --precisions fp32,bf16 --steps 3000 --seeds 0,1,2
 
 With ``--parallel 2`` two runs share the machine at a time, each with half of the CPU threads;
 runs in the same pair see the same conditions. ``--smoke`` is the seconds-long CI version.
@@ -53,9 +60,16 @@ def health(run_dir: Path) -> dict[str, Any]:
     }
 
 
-def run_one(args: argparse.Namespace, prior: str, seed: int, threads: int) -> tuple[Path, str | None]:
+def label(prior: str, precision: str | None) -> str:
+    """A group of runs (the seeds of one setting): the prior, and the precision when the study varies it."""
+    return prior if precision is None else f"{prior}/{precision}"
+
+
+def run_one(
+    args: argparse.Namespace, prior: str, precision: str | None, seed: int, threads: int
+) -> tuple[Path, str | None]:
     """Train and score one run; returns its folder and, if it failed (e.g. diverged), the error line."""
-    out = Path(args.out) / f"{prior}-s{seed}"
+    out = Path(args.out) / (f"{prior}-s{seed}" if precision is None else f"{prior}-{precision}-s{seed}")
     if (out / "quality.md").is_file():
         return out, None  # finished before
     cmd = [sys.executable, str(QUALITY), "--out", str(out), "--prior", prior, "--seed", str(seed),
@@ -65,25 +79,29 @@ def run_one(args: argparse.Namespace, prior: str, seed: int, threads: int) -> tu
     if args.smoke:
         cmd += ["--smoke", "--chunk-steps", str(args.chunk_steps or 3)]
     else:
-        cmd += ["--data", args.data, "--judge", args.judge]
+        cmd += ["--data", args.data]
+        for judge in args.judge:
+            cmd += ["--judge", judge]
         if args.chunk_steps:
             cmd += ["--chunk-steps", str(args.chunk_steps)]
+    overrides = [*args.overrides] + ([] if precision is None else [f"train.precision={precision}"])
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "stdout.log", "w") as log:
-        done = subprocess.run([*cmd, *args.overrides], stdout=log, stderr=subprocess.STDOUT)
+        done = subprocess.run([*cmd, *overrides], stdout=log, stderr=subprocess.STDOUT)
     if done.returncode != 0:
         lines = (out / "stdout.log").read_text().strip().splitlines() or [f"exit status {done.returncode}"]
         return out, lines[-1]
     return out, None
 
 
-def run_row(out: Path, prior: str, seed: int, error: str | None) -> dict[str, Any]:
+def run_row(out: Path, prior: str, seed: int, error: str | None, precision: str | None = None) -> dict[str, Any]:
     """One run's last evaluation and health; a failed run (e.g. a non-finite loss) keeps its error."""
+    group = label(prior, precision)
     if error is not None:
-        return {"prior": prior, "seed": seed, "stopped": f"failed: {error}", "skipped_steps": 0,
+        return {"prior": group, "seed": seed, "stopped": f"failed: {error}", "skipped_steps": 0,
                 "max_grad_norm": float("nan"), "loss_spikes": 0, "last": None}  # fmt: skip
     last = json.loads((out / "quality.jsonl").read_text().splitlines()[-1])
-    return {"prior": prior, "seed": seed, **health(out / "run"), "last": last}
+    return {"prior": group, "seed": seed, **health(out / "run"), "last": last}
 
 
 def flat(last: dict[str, Any]) -> dict[str, float]:
@@ -93,6 +111,8 @@ def flat(last: dict[str, Any]) -> dict[str, float]:
               "h_y": d["h_y"]}  # fmt: skip
     values |= {f"content_{a}": v for a, v in last["content_kept"].items()}
     values |= {"test_elbo": last["test_elbo"], "kl_f": last["kl_f"], "kl_z": last["kl_z"]}
+    for key in ("swap_follows_f", "swap_follows_z", "zero_f"):  # where each factor sits (rows of older runs lack some)
+        values |= {f"{key}_{a}": v for a, v in last.get(key, {}).items()}
     return values
 
 
@@ -104,7 +124,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         values = [flat(r["last"]) for r in runs if r["last"] is not None]
         stats = {}
         for key in values[0] if values else []:
-            xs = [v[key] for v in values]
+            xs = [v[key] for v in values if key in v]
             stats[key] = {"mean": statistics.fmean(xs), "std": statistics.stdev(xs) if len(xs) > 1 else 0.0,
                           "min": min(xs), "max": max(xs)}  # fmt: skip
         out[prior] = {
@@ -122,8 +142,13 @@ def markdown(rows: list[dict[str, Any]], summary: dict[str, Any], title: str) ->
     done = [r for r in rows if r["last"] is not None]
     static = [a for a in done[0]["last"]["content_kept"] if a != "all"] if done else []
     pct = lambda v: f"{100 * v:.1f}"  # noqa: E731
+    # where the dynamic factor sits: with f = 0 (z alone), and in the swap (follows f, or z)
+    first = done[0]["last"] if done else {}
+    dyn = next(iter(first["zero_f"])) if "zero_f" in first else None
+    sits = [f"zero_f_{dyn}", f"swap_follows_f_{dyn}", f"swap_follows_z_{dyn}"] if dyn else []
+    sits_head = [f"zero f: {dyn} %", f"swap: {dyn} follows f %", f"swap: {dyn} follows z %"] if dyn else []
     head = ["prior", "seed", "steps", "dyn kept Acc %", "IS"] + [f"content kept: {a} %" for a in static]
-    runs = Table([*head, "all %", "test ELBO", "KL f", "KL z", "skipped", "spikes", "max grad norm"])
+    runs = Table([*head, "all %", *sits_head, "test ELBO", "KL f", "KL z", "skipped", "spikes", "max grad norm"])
     for r in rows:
         if r["last"] is None:
             runs.rows.append([r["prior"], str(r["seed"]), r["stopped"], *[""] * (len(runs.header) - 3)])
@@ -131,10 +156,11 @@ def markdown(rows: list[dict[str, Any]], summary: dict[str, Any], title: str) ->
         v = flat(r["last"])
         cells = [r["prior"], str(r["seed"]), str(v["step"]), pct(v["dyn_acc"]), f"{v['is']:.3f}"]
         cells += [pct(v[f"content_{a}"]) for a in [*static, "all"]]
+        cells += [pct(v[k]) if k in v else "" for k in sits]
         cells += [f"{v['test_elbo']:.1f}", f"{v['kl_f']:.1f}", f"{v['kl_z']:.1f}", str(r["skipped_steps"]),
                   str(r["loss_spikes"]), f"{r['max_grad_norm']:.0f}"]  # fmt: skip
         runs.rows.append(cells)
-    keys = ["dyn_acc", "is", *[f"content_{a}" for a in [*static, "all"]], "test_elbo"]
+    keys = ["dyn_acc", "is", *[f"content_{a}" for a in [*static, "all"]], *sits, "test_elbo"]
     seeds = Table(["prior", *keys, "skipped steps", "spikes", "runs not finished"])
     for prior, s in summary.items():
         if not s["stats"]:
@@ -142,7 +168,10 @@ def markdown(rows: list[dict[str, Any]], summary: dict[str, Any], title: str) ->
             continue
         cells = []
         for key in keys:
-            st, scale = s["stats"][key], (1 if key in ("is", "test_elbo") else 100)
+            st, scale = s["stats"].get(key), (1 if key in ("is", "test_elbo") else 100)
+            if st is None:
+                cells.append("")
+                continue
             cells.append(f"{scale * st['mean']:.1f} ± {scale * st['std']:.1f} ({scale * st['min']:.1f}–"
                          f"{scale * st['max']:.1f})")  # fmt: skip
         cells += [str(s["skipped_steps"]), str(s["loss_spikes"]), str(len(s["not_finished"]))]
@@ -156,9 +185,10 @@ def markdown(rows: list[dict[str, Any]], summary: dict[str, Any], title: str) ->
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="a Sprites data folder (`dsvae data sprites`)")
-    p.add_argument("--judge", help="a judge trained on it (`dsvae judge`)")
+    p.add_argument("--judge", action="append", help="a judge trained on it (`dsvae judge`); repeat for several")
     p.add_argument("--out", required=True)
     p.add_argument("--priors", default="improved,lstm")
+    p.add_argument("--precisions", default="", help="e.g. fp32,bf16: also vary train.precision (default: as set)")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--minutes", type=float, default=8.0, help="training budget of each run")
     p.add_argument("--steps", type=int, default=0, help="budget of each run in steps instead of minutes (0: minutes)")
@@ -172,14 +202,17 @@ def main(argv: list[str] | None = None) -> int:
     if not args.smoke and not (args.data and args.judge):
         p.error("--data and --judge are required (or --smoke)")
     priors, seeds = args.priors.split(","), [int(s) for s in args.seeds.split(",")]
-    jobs = [(prior, seed) for seed in seeds for prior in priors]  # pairs run the two priors side by side
+    precisions: list[str | None] = list(args.precisions.split(",")) if args.precisions else [None]
+    # pairs run two settings of one seed side by side
+    jobs = [(prior, precision, seed) for seed in seeds for prior in priors for precision in precisions]
     threads = max(1, (os.cpu_count() or 1) // args.parallel)
     with ThreadPoolExecutor(args.parallel) as pool:
         outs = list(pool.map(lambda job: run_one(args, *job, threads), jobs))
-    rows = [run_row(out, prior, seed, error) for (out, error), (prior, seed) in zip(outs, jobs, strict=True)]
+    rows = [run_row(out, prior, seed, error, precision)
+            for (out, error), (prior, precision, seed) in zip(outs, jobs, strict=True)]  # fmt: skip
     summary = summarise(rows)
     budget = f"{args.steps} steps" if args.steps else f"{args.minutes:g} min"
-    title = f"prior stability: {budget} per run, seeds {args.seeds}, {args.parallel} run(s) at a time"
+    title = f"seed spread: {budget} per run, seeds {args.seeds}, {args.parallel} run(s) at a time"
     out = Path(args.out)
     atomic_write(out / "stability.json", lambda f: f.write_text(json.dumps({"runs": rows, "summary": summary},
                                                                             indent=1)))  # fmt: skip

@@ -8,6 +8,8 @@ the judge on a subset of the test split (evaluation time is not counted as train
 - content kept, dynamics resampled: accuracy of every static attribute and of all together;
 - the judge on plain reconstructions (the ceiling for "content kept") and the swap test
   (f of A with z of B: which attributes follow f, which follow z);
+- "zero f": f = 0 with z_1:T kept (what z alone carries: the motion should survive, the
+  appearance should not);
 - the test ELBO.
 
 Writes ``OUT/quality.jsonl`` (one row per evaluation), ``OUT/quality.md`` (the table, with
@@ -32,15 +34,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from dsvae.config import apply_overrides
-from dsvae.data import build_shapes, read_info
+from dsvae.data import build_shapes, open_dataset, read_info
 from dsvae.errors import DSVAEError
-from dsvae.evaluate.judge import JudgeConfig
+from dsvae.evaluate.judge import Judge, JudgeConfig
 from dsvae.evaluate.judge_train import train_and_save
 from dsvae.evaluate.protocol import EvalConfig, evaluate
 from dsvae.io import atomic_write
+from dsvae.model import DSVAE
 from dsvae.presets import get_preset
 from dsvae.tables import Heading, Paragraph, Table, to_markdown
 from dsvae.train.loop import Trainer
@@ -94,6 +98,25 @@ def row_from_metrics(minutes: float, step: int, m: dict[str, Any]) -> dict[str, 
     return row
 
 
+@torch.no_grad()
+def zero_f_accuracy(run_dir: Path, judge_dir: Path, data: Path, n: int, seed: int = 0) -> dict[str, float]:
+    """Judge accuracy per factor on decode(f = 0, z_1:T = posterior mean) of ``n`` random test sequences (0: all)."""
+    model = DSVAE.from_pretrained(run_dir, checkpoint="latest")
+    judge = Judge.load(judge_dir)
+    test = open_dataset(data, "test", labelled=True)
+    pick = np.arange(len(test))
+    if 0 < n < len(test):
+        pick = np.sort(np.random.default_rng(seed).choice(len(test), n, replace=False))
+    hits = np.zeros(len(judge.factor_names))
+    for start in range(0, len(pick), 64):
+        idx = pick[start : start + 64]
+        z = model.encode(test.get_batch(idx)["x"]).z_mean  # (B, T, Z)
+        x = model.decode(torch.zeros(len(idx), model.config.dim_f), z)
+        for k, p in enumerate(judge.probabilities(x)):
+            hits[k] += (p.argmax(1).numpy() == np.asarray(test.labels)[idx, k]).sum()
+    return {name: float(h / len(pick)) for name, h in zip(judge.factor_names, hits, strict=True)}
+
+
 def first_time(rows: list[dict[str, Any]], value: Any, level: float) -> str:
     for r in rows:
         if value(r) >= level:
@@ -122,8 +145,9 @@ def markdown(rows: list[dict[str, Any]], title: str) -> str:
     names = list(last["reconstruction"])
     lost = Table(["", *names])
     for key, label in (("reconstruction", "judge on reconstructions"), ("swap_follows_f", "swap: follows f (A)"),
-                       ("swap_follows_z", "swap: follows z (B)")):  # fmt: skip
-        lost.rows.append([label, *(pct(last[key][a]) for a in names)])
+                       ("swap_follows_z", "swap: follows z (B)"), ("zero_f", "zero f (f = 0, z kept)")):  # fmt: skip
+        if key in last:
+            lost.rows.append([label, *(pct(last[key][a]) for a in names)])
     levels = Table(["level", "dynamics kept", *(f"content kept: {a}" for a in [*static, "all"])])
     for level in LEVELS:
         cells = [first_time(rows, lambda r: r["dynamics_kept"]["accuracy"], level)]
@@ -194,6 +218,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         trained += (time.time() - t0) / 60
         metrics = evaluate(run_dir, judges, eval_cfg)
         rows.append(row_from_metrics(trained, result.step, metrics))
+        zero = zero_f_accuracy(run_dir, judges[0], data, args.eval_sequences)
+        rows[-1]["zero_f"] = {a: zero[a] for a in rows[-1]["reconstruction"]}
         atomic_write(out / "quality.jsonl", lambda p: p.write_text("".join(json.dumps(r) + "\n" for r in rows)))
         print(json.dumps(rows[-1]), flush=True)
     title = f"{info.name}: preset {args.preset}, prior {args.prior}, seed {args.seed}"

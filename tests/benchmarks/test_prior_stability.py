@@ -85,3 +85,24 @@ def test_failed_runs_are_recorded_and_all_failing_exits_non_zero(study, tmp_path
     assert study.main(argv) == 1
     result = json.loads((tmp_path / "stability.json").read_text())
     assert result["runs"][0]["last"] is None and "dim_z" in result["runs"][0]["stopped"]
+
+
+@pytest.mark.slow
+def test_smoke_spread_varies_the_precision_and_records_where_the_motion_sits(study, tmp_path: Path) -> None:
+    argv = ["--smoke", "--out", str(tmp_path), "--steps", "3", "--seeds", "0,1", "--priors", "improved",
+            "--precisions", "fp32,bf16"]  # fmt: skip
+    assert study.main(argv) == 0
+    result = json.loads((tmp_path / "stability.json").read_text())
+    assert [(r["prior"], r["seed"]) for r in result["runs"]] == [
+        ("improved/fp32", 0), ("improved/bf16", 0), ("improved/fp32", 1), ("improved/bf16", 1)]  # fmt: skip
+    runs = {(r["prior"], r["seed"]): r for r in result["runs"]}
+    # the precision reached the runs: each run's config records its own
+    for precision in ("fp32", "bf16"):
+        config = json.loads((tmp_path / f"improved-{precision}-s0" / "run" / "config.json").read_text())
+        assert config["train"]["precision"] == precision
+    # fp32 and bf16 runs of one seed are different runs
+    assert runs[("improved/fp32", 0)]["last"]["test_elbo"] != runs[("improved/bf16", 0)]["last"]["test_elbo"]
+    last = runs[("improved/fp32", 0)]["last"]
+    assert set(last["zero_f"]) == set(last["reconstruction"]) and all(0 <= v <= 1 for v in last["zero_f"].values())
+    assert "zero_f_motion" in result["summary"]["improved/fp32"]["stats"]
+    assert "zero f: motion %" in (tmp_path / "stability.md").read_text()
