@@ -107,13 +107,13 @@ def zero_f_accuracy(run_dir: Path, judge_dir: Path, data: Path, n: int, seed: in
     pick = np.arange(len(test))
     if 0 < n < len(test):
         pick = np.sort(np.random.default_rng(seed).choice(len(test), n, replace=False))
-    hits = np.zeros(len(judge.factor_names))
+    hits, labels = np.zeros(len(judge.factor_names)), np.asarray(test.labels)
     for start in range(0, len(pick), 64):
         idx = pick[start : start + 64]
         z = model.encode(test.get_batch(idx)["x"]).z_mean  # (B, T, Z)
         x = model.decode(torch.zeros(len(idx), model.config.dim_f), z)
         for k, p in enumerate(judge.probabilities(x)):
-            hits[k] += (p.argmax(1).numpy() == np.asarray(test.labels)[idx, k]).sum()
+            hits[k] += (p.argmax(1).numpy() == labels[idx, k]).sum()
     return {name: float(h / len(pick)) for name, h in zip(judge.factor_names, hits, strict=True)}
 
 

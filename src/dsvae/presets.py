@@ -15,6 +15,8 @@ from dsvae.run_config import DataConfig, RunConfig, TrainConfig
 # both on the test ELBO and on the dynamics kept (README, "Sprites in an hour").
 _CPU_MODEL = DSVAEConfig(n_channels=64, encoder_channels=32, dim_hidden=256)
 
+DEFAULT_PRESET = "sprites-cpu"  # what `dsvae train` and `dsvae config` use without --preset
+
 PRESETS: dict[str, RunConfig] = {
     # the design note's configuration, on Sprites (64x64x3, 8 frames)
     "note": RunConfig(model=DSVAEConfig(), train=TrainConfig(lr=1e-3, batch_size=16)),

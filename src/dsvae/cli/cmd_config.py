@@ -7,9 +7,7 @@ import json
 
 from dsvae.config import apply_overrides, to_dict
 from dsvae.config_file import apply_config_file
-from dsvae.presets import PRESETS, get_preset
-
-DEFAULT_PRESET = "sprites-cpu"  # the same default as `dsvae train`
+from dsvae.presets import DEFAULT_PRESET, PRESETS, get_preset
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -11,7 +11,7 @@ from types import FrameType
 from dsvae.config import apply_overrides
 from dsvae.config_file import apply_config_file
 from dsvae.errors import DSVAEError
-from dsvae.presets import PRESETS, get_preset
+from dsvae.presets import DEFAULT_PRESET, PRESETS, get_preset
 from dsvae.run_config import RunConfig
 from dsvae.train.distributed import DistInfo
 from dsvae.train.loop import Trainer
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Train a model: the preset, then --config FILE, then KEY=VALUE overrides. "
         "`dsvae config --preset NAME` prints every key with its value.",
     )
-    p.add_argument("--preset", default="sprites-cpu", choices=sorted(PRESETS), help="named configuration")
+    p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS), help="named configuration")
     p.add_argument(
         "--config", metavar="FILE", help="JSON or TOML config file over the preset (a run's config.json too)"
     )
