@@ -28,6 +28,7 @@ hour on 2 CPU cores with bf16); set ``train.max_steps`` to the steps your budget
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -168,6 +169,13 @@ def plot(rows: list[dict[str, Any]], title: str) -> str:
     return line_chart(title + " (accuracy)", series, x_label="minutes of training", y_range=(0.0, 1.0))
 
 
+def scaling_plot(rows: list[dict[str, Any]], title: str) -> str:
+    """The judge on plain reconstructions, per factor, against training steps on a log axis."""
+    series = {a: [(r["step"], r["reconstruction"][a]) for r in rows] for a in rows[0]["reconstruction"]}
+    return line_chart(title + " (reconstructions)", series, x_label="training steps (log)", y_range=(0.0, 1.0),
+                      log_x=True)  # fmt: skip
+
+
 def ensure_smoke_data(out: Path) -> tuple[Path, list[Path]]:
     data = out / "shapes"
     if not (data / "meta.json").is_file():
@@ -184,8 +192,12 @@ def ensure_smoke_data(out: Path) -> tuple[Path, list[Path]]:
 
 
 def chunk_budgets(args: argparse.Namespace) -> list[tuple[float, int | None]]:
-    """(minutes, steps) of each training chunk: ``--steps`` counts steps (no clock, as tests need),
+    """(minutes, steps) of each training chunk: ``--eval-at`` ends a chunk at each listed step, ``--steps``
+    counts steps (no clock, as tests need),
     else ``--minutes`` in chunks of ``--eval-every`` minutes, each optionally capped at ``--chunk-steps``."""
+    if args.eval_at:
+        marks = [0, *args.eval_at]
+        return [(0.0, b - a) for a, b in itertools.pairwise(marks)]
     if args.steps:
         size = args.chunk_steps or args.steps
         return [(0.0, min(size, args.steps - done)) for done in range(0, args.steps, size)]
@@ -225,6 +237,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     title = f"{info.name}: preset {args.preset}, prior {args.prior}, seed {args.seed}"
     atomic_write(out / "quality.md", lambda p: p.write_text(markdown(rows, title)))
     atomic_write(out / "quality.svg", lambda p: p.write_text(plot(rows, title)))
+    if rows[0]["step"] > 0 and len(rows) > 1:
+        atomic_write(out / "scaling.svg", lambda p: p.write_text(scaling_plot(rows, title)))
     return rows
 
 
@@ -244,6 +258,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-every", type=float, default=5.0, help="minutes of training between evaluations")
     p.add_argument("--eval-sequences", type=int, default=900, help="test sequences scored (0: all 2664)")
     p.add_argument("--steps", type=int, default=0, help="training budget in steps instead of --minutes (0: minutes)")
+    p.add_argument(
+        "--eval-at",
+        type=lambda v: sorted({int(s) for s in v.split(",")}),
+        default=None,
+        help="evaluate at these steps, e.g. 250,500,1000,2000 (the budget is the last; implies steps)",
+    )
     p.add_argument("--chunk-steps", type=int, default=None, help="steps per chunk with --steps; else a cap per chunk")
     p.add_argument("--smoke", action="store_true", help="a seconds-long run on the synthetic set (CI)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")

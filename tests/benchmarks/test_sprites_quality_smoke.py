@@ -35,3 +35,28 @@ def test_smoke_run_writes_rows_table_and_plot(tmp_path: Path) -> None:
     assert spread >= abs(first["dynamics_kept"] - second["dynamics_kept"]) - 1e-9
     assert spread >= max(abs(first["content_kept"][a] - second["content_kept"][a]) for a in ("shape", "colour")) - 1e-9
     assert "judges differ most (points)" in table
+
+
+def load_module():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("sprites_quality", SCRIPT)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def test_eval_at_ends_a_chunk_at_each_listed_step() -> None:
+    module = load_module()
+    args = module.argparse.Namespace(eval_at=[250, 500, 1000, 3000], steps=0, chunk_steps=None)
+    chunks = module.chunk_budgets(args)
+    assert [steps for _, steps in chunks] == [250, 250, 500, 2000]
+    assert all(minutes == 0.0 for minutes, _ in chunks)  # counted in steps: no clock
+
+
+def test_scaling_plot_puts_steps_on_a_log_axis() -> None:
+    module = load_module()
+    rows = [{"step": s, "reconstruction": {"motion": a, "hair": b}} for s, a, b in [(100, 0.2, 0.1), (1000, 0.5, 0.3),
+                                                                                     (10000, 0.9, 0.8)]]  # fmt: skip
+    svg = module.scaling_plot(rows, "t")
+    xs = [float(p.split(",")[0]) for p in svg.split('points="')[1].split('"')[0].split()]
+    # on a log axis a decade is the same width: 100 -> 1000 as wide as 1000 -> 10000
+    assert abs((xs[1] - xs[0]) - (xs[2] - xs[1])) < 0.2

@@ -72,12 +72,13 @@ def line_chart(
     x_label: str = "step",
     y_range: tuple[float, float] | None = None,
     log: bool | None = None,
+    log_x: bool = False,
 ) -> str:
     """An SVG chart of the non-empty series (each a list of (x, y)); non-finite points are dropped.
 
     ``y_range`` fixes a linear y axis (e.g. (0, 1) for accuracies) instead of fitting the data.
     ``log``: True asks for a log y axis (kept linear if a value is <= 0), False forbids it, None
-    decides from the data's span (``LOG_SPAN``).
+    decides from the data's span (``LOG_SPAN``). ``log_x``: a log x axis (kept linear if an x is <= 0).
     """
     clean = {k: [(x, y) for x, y in pts if math.isfinite(x) and math.isfinite(y)] for k, pts in series.items()}
     clean = {k: v for k, v in clean.items() if v}
@@ -94,7 +95,7 @@ def line_chart(
     wide = positive and max(ys) / min(ys) > LOG_SPAN
     log = y_range is None and positive and (wide if log is None else log)
     y_lo, y_hi = y_range or (min(ys), max(ys))
-    ax = Axis(min(xs), max(xs), LEFT, WIDTH - RIGHT)
+    ax = Axis(min(xs), max(xs), LEFT, WIDTH - RIGHT, log=log_x and min(xs) > 0)
     ay = Axis(y_lo, y_hi, HEIGHT - BOTTOM, TOP, log=log)
     parts += axes(ax, ay, x_label)
     lx = LEFT  # the legend runs along one line between the title and the plot
