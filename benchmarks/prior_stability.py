@@ -182,6 +182,14 @@ def markdown(rows: list[dict[str, Any]], summary: dict[str, Any], title: str) ->
                         Paragraph(note)])  # fmt: skip
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (``taskset`` narrows them), else the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="a Sprites data folder (`dsvae data sprites`)")
@@ -205,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     precisions: list[str | None] = list(args.precisions.split(",")) if args.precisions else [None]
     # pairs run two settings of one seed side by side
     jobs = [(prior, precision, seed) for seed in seeds for prior in priors for precision in precisions]
-    threads = max(1, (os.cpu_count() or 1) // args.parallel)
+    threads = max(1, usable_cpus() // args.parallel)
     with ThreadPoolExecutor(args.parallel) as pool:
         outs = list(pool.map(lambda job: run_one(args, *job, threads), jobs))
     rows = [run_row(out, prior, seed, error, precision)
