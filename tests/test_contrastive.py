@@ -1,4 +1,4 @@
-"""C-DSVAE's contrastive terms: InfoNCE in closed form, the two augmentations, their seeding, the config."""
+"""C-DSVAE's terms: InfoNCE and the I(f; z) estimate in closed form, the augmentations and their seeds, the config."""
 
 from __future__ import annotations
 
@@ -10,8 +10,16 @@ import pytest
 import torch
 
 from dsvae.config import apply_overrides
-from dsvae.contrastive import MIN_CONTRAST, info_nce, jitter_colours, mutual_information_estimate, shuffle_frames
+from dsvae.contrastive import (
+    MIN_CONTRAST,
+    info_nce,
+    jitter_colours,
+    mutual_information_estimate,
+    mws_mutual_information,
+    shuffle_frames,
+)
 from dsvae.errors import DSVAEError
+from dsvae.model.encoder import Posterior
 from dsvae.run_config import RunConfig, TrainConfig
 from dsvae.train.distributed import AUGMENT_STREAM, noise_seed
 
@@ -44,6 +52,35 @@ def test_info_nce_is_low_for_matched_pairs_and_high_for_mismatched_ones() -> Non
     matched = info_nce(a, a + 0.01 * torch.randn(8, 16), 0.1)
     mismatched = info_nce(a, a.roll(1, dims=0), 0.1)
     assert matched.item() < 0.1 < math.log(8) < mismatched.item()
+
+
+# -- I(f; z_1:T) by minibatch-weighted sampling ----------------------------------------------
+
+
+def posteriors(f_mean: torch.Tensor, z_mean: torch.Tensor, log_std: float) -> Posterior:
+    return Posterior(f_mean, torch.full_like(f_mean, log_std), z_mean, torch.full_like(z_mean, log_std))
+
+
+def test_mws_mutual_information_is_zero_for_identical_posteriors() -> None:
+    B, T = 6, 3
+    post = posteriors(torch.randn(1, 4).repeat(B, 1), torch.randn(1, T, 2).repeat(B, 1, 1), 0.0)
+    f, z = torch.randn(B, 4), torch.randn(B, T, 2)  # any samples: every posterior explains them equally
+    assert mws_mutual_information(f, z, post).item() == pytest.approx(0.0, abs=1e-5)
+
+
+def test_mws_mutual_information_is_log_b_for_well_separated_posteriors() -> None:
+    B, T = 5, 3
+    post = posteriors(10 * torch.eye(B), 10 * torch.eye(B)[:, None, :].repeat(1, T, 1), math.log(0.01))
+    # each sample at its own posterior's mean: q(f_i | x_j) vanishes for j != i
+    assert mws_mutual_information(post.f_mean, post.z_mean, post).item() == pytest.approx(math.log(B), abs=1e-5)
+
+
+def test_mws_mutual_information_is_zero_when_z_tells_nothing_of_the_sequence() -> None:
+    B, T = 6, 3
+    post = posteriors(10 * torch.eye(B), torch.randn(1, T, 2).repeat(B, 1, 1), math.log(0.01))
+    # f identifies its sequence, every q(z | x_j) is the same: f and z are independent in the mixture
+    z = torch.randn(B, T, 2)
+    assert mws_mutual_information(post.f_mean, z, post).item() == pytest.approx(0.0, abs=1e-4)
 
 
 # -- the augmentations --------------------------------------------------------------------------
@@ -122,7 +159,9 @@ def test_the_augmentation_stream_is_its_own_and_leaves_the_noise_seed_as_it_was(
 def test_the_contrastive_terms_are_off_by_default() -> None:
     cfg = TrainConfig()
     assert (cfg.contrastive_f_weight, cfg.contrastive_z_weight) == (0.0, 0.0) and not cfg.contrastive
+    assert cfg.mi_fz_weight == 0.0
     assert apply_overrides(RunConfig(), ["train.contrastive_z_weight=0.5"]).train.contrastive
+    assert apply_overrides(RunConfig(), ["train.mi_fz_weight=0.5"]).train.contrastive
 
 
 @pytest.mark.parametrize(
@@ -130,6 +169,7 @@ def test_the_contrastive_terms_are_off_by_default() -> None:
     [
         ("contrastive_f_weight", -1.0, r"^train\.contrastive_f_weight must be >= 0, got -1\.0$"),
         ("contrastive_z_weight", -0.1, r"^train\.contrastive_z_weight must be >= 0, got -0\.1$"),
+        ("mi_fz_weight", -2.0, r"^train\.mi_fz_weight must be >= 0, got -2\.0$"),
         ("contrastive_temperature", 0.0, r"^train\.contrastive_temperature must be > 0, got 0\.0$"),
         ("contrastive_temperature", -0.5, r"^train\.contrastive_temperature must be > 0, got -0\.5$"),
         ("contrastive_temperature", math.nan, r"^train\.contrastive_temperature must be a finite number"),

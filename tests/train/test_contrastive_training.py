@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,7 @@ def test_with_every_weight_zero_the_loss_is_the_plain_elbo_and_no_view_is_encode
     assert values is not None
     assert values["loss"] == want  # bit for bit
     assert calls[0] == 1  # the step's own forward pass only
-    assert not {"nce_f", "nce_z"} & set(values)
+    assert not {"nce_f", "nce_z", "mi_fz"} & set(values)
 
 
 def test_with_the_weights_on_the_loss_adds_the_weighted_terms_and_the_elbo_stays_unweighted(
@@ -69,6 +70,12 @@ def test_with_the_weights_on_the_loss_adds_the_weighted_terms_and_the_elbo_stays
     calls = count_encoder_calls(only_z)
     v = only_z.train_step(x)
     assert v is not None and calls[0] == 2 and "nce_f" not in v and "nce_z" in v
+    # the penalty on I(f; z) reads the step's own pass: no extra one
+    only_mi = built_trainer(tiny_run_config, tmp_path / "mi", mi_fz_weight=3.0)
+    calls = count_encoder_calls(only_mi)
+    v = only_mi.train_step(x)
+    assert v is not None and calls[0] == 1 and {"nce_f", "nce_z"}.isdisjoint(v)
+    assert 0 <= v["mi_fz"] <= math.log(8) and v["loss"] == pytest.approx(plain + 3.0 * v["mi_fz"], rel=1e-6)
 
 
 def test_a_few_steps_lower_the_contrastive_terms_on_a_tiny_batch(tiny_run_config: RunConfig, tmp_path: Path) -> None:
