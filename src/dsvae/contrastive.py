@@ -38,10 +38,15 @@ What this follows and where it departs from the paper:
   reshaping as in the paper's image pipeline); for vector frames (audio features) it is a
   per-feature gain and offset only;
 - minibatch-weighted sampling takes the batch as the population (the aggregate posterior is
-  the mixture of the batch's posteriors), so no data-set size enters and 0 <= I_hat <= log B
-  holds for the batch's mixture; with the full-q encoder, q(z_1:T | x_j) is the one computed
+  the mixture of the batch's posteriors), so no data-set size enters and I_hat <= log B (it is
+  0 for identical posteriors, log B when both f and z single out their sequence, and can dip
+  slightly below 0 by sampling); with the full-q encoder, q(z_1:T | x_j) is the one computed
   with x_j's own sample of f;
 - one direction of InfoNCE (original against views), as written above, not the symmetric form.
+
+Scale: the ELBO here is summed over frames and pixels (thousands of nats per sequence for
+images) while each InfoNCE lies in [0, log B], so weights near 1 barely move training; the
+tests need about 100 to see the terms fall within a few steps.
 
 The augmentations take a ``torch.Generator`` so that every DDP rank draws its own views and a
 resumed run draws the same ones (the trainer seeds it from (seed, rank, step), like the

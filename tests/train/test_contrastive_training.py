@@ -75,7 +75,7 @@ def test_with_the_weights_on_the_loss_adds_the_weighted_terms_and_the_elbo_stays
     calls = count_encoder_calls(only_mi)
     v = only_mi.train_step(x)
     assert v is not None and calls[0] == 1 and {"nce_f", "nce_z"}.isdisjoint(v)
-    assert 0 <= v["mi_fz"] <= math.log(8) and v["loss"] == pytest.approx(plain + 3.0 * v["mi_fz"], rel=1e-6)
+    assert -0.1 < v["mi_fz"] <= math.log(8) and v["loss"] == pytest.approx(plain + 3.0 * v["mi_fz"], rel=1e-6)
 
 
 def test_a_few_steps_lower_the_contrastive_terms_on_a_tiny_batch(tiny_run_config: RunConfig, tmp_path: Path) -> None:
