@@ -174,6 +174,12 @@ CLI_ROWS: list[tuple[str, list[str], str, Callable | None]] = [
     ("train steps negative", [*T, *NEW, "--steps", "-5"], r"--steps must be a positive number", None),
     ("train steps zero", [*T, *NEW, "--steps", "0"], r"--steps must be a positive number", None),
     ("train unknown key", [*T, *NEW, "train.lrr=1"], r"unknown config key 'train\.lrr'", None),
+    ("train contrastive weight negative", [*T, *NEW, "train.contrastive_f_weight=-1"],
+     r"train\.contrastive_f_weight must be >= 0, got -1\.0", None),
+    ("train contrastive temperature zero", [*T, *NEW, "train.contrastive_temperature=0"],
+     r"train\.contrastive_temperature must be > 0, got 0\.0", None),
+    ("train contrastive unknown key", [*T, *NEW, "train.contrastive_weight=1"],
+     r"unknown config key 'train\.contrastive_weight'", None),
     ("train device cuda", [*T, *NEW, "train.device=cuda"], r"no CUDA device is available", None),
     # dsvae train: output folders
     ("train out is a file", [*T, "--data", "{data}", "--out", "{tmp}/file"], r"is a file, not a folder", a_file),

@@ -39,10 +39,19 @@ def test_an_old_run_config_keeps_its_kl_weights_in_the_training_section() -> Non
     # every other value is read as written
     want = {k: v for k, v in OLD_MODEL.items() if not k.startswith("kl_")}
     assert to_dict(cfg.model) == want
+    # fields added since (C-DSVAE's contrastive terms) take their defaults, which leave the objective as it was
+    added = {
+        "contrastive_f_weight": 0.0,
+        "contrastive_z_weight": 0.0,
+        "contrastive_temperature": 0.5,
+        "mi_fz_weight": 0.0,
+    }
     assert {k: v for k, v in to_dict(cfg.train).items() if not k.startswith("kl_") or k == "kl_warmup_steps"} == {
         **OLD_TRAIN,
+        **added,
         "betas": (0.9, 0.999),
     }
+    assert not cfg.train.contrastive
 
 
 def test_the_old_override_key_still_sets_the_weight() -> None:

@@ -46,6 +46,11 @@ class TrainConfig:
     kl_f_weight: float = 1.0  # weight on KL(q(f)||p(f)); 1 is the note's ELBO, other values change the objective
     kl_z_weight: float = 1.0  # weight on the z KL term; 1 is the note's ELBO
     kl_warmup_steps: int = 0  # >0: scale both KL terms linearly from 0 to their weight (changes the objective early on)
+    # C-DSVAE's contrastive terms (Bai et al. 2021; dsvae.contrastive): 0 is off, the note's ELBO; >0 changes it
+    contrastive_f_weight: float = 0.0  # on InfoNCE of f against f of the frame-shuffled sequence (raises I(f; x))
+    contrastive_z_weight: float = 0.0  # on InfoNCE of z_1:T against the colour-jittered sequence (raises I(z; x))
+    contrastive_temperature: float = 0.5  # tau dividing the cosine similarities of both InfoNCE terms
+    mi_fz_weight: float = 0.0  # on C-DSVAE's penalty I(f; z_1:T), by minibatch-weighted sampling (no extra pass)
     seed: int = 0  # seeds parameters, data order and sampling (noise per step and rank: distributed.noise_seed)
     device: Device = "auto"  # "auto" (cuda if available), "cpu" or "cuda"
     precision: Precision = "fp32"  # "bf16" or "fp16" autocast on CUDA; CPUs without bf16 units run slower with it
@@ -74,15 +79,22 @@ class TrainConfig:
             raise DSVAEError(f"train.min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.grad_clip < 0 or self.max_minutes < 0:
             raise DSVAEError("train.grad_clip and train.max_minutes must be >= 0")
-        for name in ("kl_f_weight", "kl_z_weight"):
+        for name in ("kl_f_weight", "kl_z_weight", "contrastive_f_weight", "contrastive_z_weight", "mi_fz_weight"):
             if getattr(self, name) < 0:
                 raise DSVAEError(f"train.{name} must be >= 0, got {getattr(self, name)}")
+        if self.contrastive_temperature <= 0:
+            raise DSVAEError(f"train.contrastive_temperature must be > 0, got {self.contrastive_temperature}")
         check_choices(self, "train")
 
     @property
     def kl_weights(self) -> KLWeights:
         """The weights on the two KL terms (before any warm-up)."""
         return KLWeights(self.kl_f_weight, self.kl_z_weight)
+
+    @property
+    def contrastive(self) -> bool:
+        """True when one of C-DSVAE's terms is on (each InfoNCE term costs an extra encoder pass per step)."""
+        return self.contrastive_f_weight > 0 or self.contrastive_z_weight > 0 or self.mi_fz_weight > 0
 
 
 @dataclass

@@ -58,3 +58,15 @@ def test_resume_under_ddp_is_exact(shapes_dir: Path, tmp_path: Path) -> None:
     weights = [load_tensors(tmp_path / run / "checkpoints/latest/model.safetensors") for run in ("whole", "split")]
     assert weights[0].keys() == weights[1].keys()
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+@pytest.mark.slow
+def test_contrastive_terms_under_ddp_keep_the_ranks_in_sync(shapes_dir: Path, tmp_path: Path) -> None:
+    """The views are encoded outside the DDP wrapper: the reduced gradients must still agree."""
+    on = ["train.contrastive_f_weight=10", "train.contrastive_z_weight=10", "train.log_every=1"]
+    train(
+        "--out", str(tmp_path / "run"), *TINY, "--data", str(shapes_dir), "train.batch_size=4", "train.max_steps=3", *on
+    )
+    summary = json.loads((tmp_path / "run/summary.json").read_text())
+    assert summary["ranks_in_sync"] is True and summary["step"] == 3
+    assert {"nce_f", "nce_z"} <= set(summary["last_train"])

@@ -30,15 +30,22 @@ class DistInfo:
         return self.world_size > 1
 
 
-def noise_seed(seed: int, rank: int, step: int) -> int:
+AUGMENT_STREAM = 1  # the stream of the contrastive terms' augmentations (0: the reparameterisation noise)
+
+
+def noise_seed(seed: int, rank: int, step: int, stream: int = 0) -> int:
     """The seed of the noise (reparameterisation, prior draws) of ``rank`` at ``step``.
 
     Distinct per rank, so N ranks x B sequences is an honest batch of N*B draws; a function of
     (seed, rank, step) alone, so a resumed run draws what the uninterrupted run drew, whatever
     the RNG state saved in the checkpoint. SeedSequence mixes the three numbers so that
-    neighbouring ranks or steps do not get correlated streams.
+    neighbouring ranks or steps do not get correlated streams. ``stream`` > 0 names another,
+    independent source of randomness of the same step (e.g. :data:`AUGMENT_STREAM`); stream 0
+    is the seed that versions without streams gave.
     """
     entropy = [seed & (2**64 - 1), rank, step]  # SeedSequence takes non-negative integers only
+    if stream:
+        entropy.append(stream)
     return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0])
 
 

@@ -1,7 +1,8 @@
 """The training loop: one code path for a CPU, a GPU and N processes under torchrun (DDP).
 
 Per step: a batch from the resumable sampler, the negative ELBO (KL terms optionally warmed
-up), backward, a non-finite guard, gradient clipping, Adam with the scheduled learning rate.
+up; C-DSVAE's contrastive terms added when their weights are > 0, :mod:`dsvae.contrastive`),
+backward, a non-finite guard, gradient clipping, Adam with the scheduled learning rate.
 Rank 0 alone writes the run folder: metrics, log, checkpoints (latest and best by test ELBO),
 sample grids. Evaluation and sampling run under ``torch.random.fork_rng`` so that how often
 they run never changes the training stream: a resumed run repeats the uninterrupted one.
@@ -22,11 +23,13 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from dsvae.config import to_dict
+from dsvae.contrastive import info_nce, jitter_colours, mws_mutual_information, shuffle_frames
 from dsvae.data import SequenceDataset
 from dsvae.data.folder import read_info
 from dsvae.errors import DSVAEError
 from dsvae.io import write_json
 from dsvae.model import DSVAE
+from dsvae.model.dsvae import DSVAEOutput
 from dsvae.objective import elbo_terms
 from dsvae.outputs import sweep_partials
 from dsvae.pretrained import model_card
@@ -195,14 +198,18 @@ class Trainer:
         scale = kl_scale(self.step, tc)
         with self._autocast():
             # the one place the loss is made: the logged "loss" is the one minimised, warm-up included
-            terms = elbo_terms(self.net(x), x, tc.kl_weights.scaled(scale))
-        t = {k: v.float() for k, v in terms.as_dict().items()}
+            out = self.net(x)
+            terms = elbo_terms(out, x, tc.kl_weights.scaled(scale)).as_dict()
+            if tc.contrastive:  # off by default: no augmented views, no extra passes
+                terms = self._add_contrastive(terms, out, x)
+        t = {k: v.float() for k, v in terms.items()}
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(t["loss"]).backward()  # always: DDP needs every rank in the all-reduce
         self.scaler.unscale_(self.optimizer)
         max_norm = tc.grad_clip if tc.grad_clip > 0 else math.inf
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
-        bad_term = next((k for k in ("recon", "kl_f", "kl_z", "loss") if not torch.isfinite(t[k])), None)
+        checked = [k for k in ("recon", "kl_f", "kl_z", "nce_f", "nce_z", "mi_fz") if k in t] + ["loss"]
+        bad_term = next((k for k in checked if not torch.isfinite(t[k])), None)
         if bad_term is None and not torch.isfinite(grad_norm):
             bad_term = "gradient"
         if dist_utils.any_flag(bad_term is not None, self.dist, self.device):
@@ -214,6 +221,38 @@ class Trainer:
         values = {k: v.item() for k, v in t.items()}
         values.update(lr=lr, grad_norm=grad_norm.item(), kl_scale=scale)
         return values
+
+    def _add_contrastive(
+        self, terms: dict[str, torch.Tensor], out: DSVAEOutput, x: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """``terms`` with C-DSVAE's terms ``nce_f``, ``nce_z``, ``mi_fz`` (those whose weight is > 0) in the loss.
+
+        Each InfoNCE term encodes one augmented view of ``x`` (posterior means, with gradients) and
+        compares it with the posterior of ``x`` itself (from the step's forward pass ``out``); the
+        penalty on I(f; z_1:T) reads that pass's samples and posteriors alone. The views'
+        randomness has its own generator, seeded from (seed, rank, step) like the noise, so ranks
+        differ, a resume repeats them, and the global noise stream is untouched. The encoder runs
+        outside the DDP wrapper: its parameters' gradients still sum both uses before DDP reduces them.
+        """
+        tc = self.cfg.train
+        seed = dist_utils.noise_seed(tc.seed, self.dist.rank, self.step, dist_utils.AUGMENT_STREAM)
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        terms, loss, post = dict(terms), terms["loss"], out.posterior
+        if tc.contrastive_f_weight > 0:
+            view = self.model.encode(shuffle_frames(x, generator))  # content kept, motion destroyed
+            terms["nce_f"] = info_nce(post.f_mean, view.f_mean, tc.contrastive_temperature)
+            loss = loss + tc.contrastive_f_weight * terms["nce_f"]
+        if tc.contrastive_z_weight > 0:
+            bounded = self.cfg.model.likelihood == "bernoulli"
+            view = self.model.encode(jitter_colours(x, generator, bounded))  # motion kept, appearance changed
+            # z_1:T compared by its time mean (B, Z); dsvae.contrastive gives the reading of the paper
+            terms["nce_z"] = info_nce(post.z_mean.mean(1), view.z_mean.mean(1), tc.contrastive_temperature)
+            loss = loss + tc.contrastive_z_weight * terms["nce_z"]
+        if tc.mi_fz_weight > 0:
+            terms["mi_fz"] = mws_mutual_information(out.f, out.z, post)
+            loss = loss + tc.mi_fz_weight * terms["mi_fz"]
+        terms["loss"] = loss
+        return terms
 
     def _skip(self, term: str) -> None:
         self.optimizer.zero_grad(set_to_none=True)
