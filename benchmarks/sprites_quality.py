@@ -192,9 +192,9 @@ def ensure_smoke_data(out: Path) -> tuple[Path, list[Path]]:
 
 
 def chunk_budgets(args: argparse.Namespace) -> list[tuple[float, int | None]]:
-    """(minutes, steps) of each training chunk: ``--eval-at`` ends a chunk at each listed step, ``--steps``
-    counts steps (no clock, as tests need),
-    else ``--minutes`` in chunks of ``--eval-every`` minutes, each optionally capped at ``--chunk-steps``."""
+    """(minutes, steps) of each training chunk. ``--eval-at`` ends a chunk at each listed step and
+    ``--steps`` counts steps in chunks of ``--chunk-steps`` (no clock, as tests need); else
+    ``--minutes`` in chunks of ``--eval-every`` minutes, each optionally capped at ``--chunk-steps``."""
     if args.eval_at:
         marks = [0, *args.eval_at]
         return [(0.0, b - a) for a, b in itertools.pairwise(marks)]

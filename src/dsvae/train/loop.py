@@ -208,7 +208,7 @@ class Trainer:
         self.scaler.unscale_(self.optimizer)
         max_norm = tc.grad_clip if tc.grad_clip > 0 else math.inf
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
-        checked = [k for k in ("recon", "kl_f", "kl_z", "nce_f", "nce_z", "mi_fz") if k in t] + ["loss"]
+        checked = [k for k in t if k not in ("loss", "elbo")] + ["loss"]  # each term, then their sum
         bad_term = next((k for k in checked if not torch.isfinite(t[k])), None)
         if bad_term is None and not torch.isfinite(grad_norm):
             bad_term = "gradient"
