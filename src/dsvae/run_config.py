@@ -43,6 +43,7 @@ class TrainConfig:
     max_steps: int = 10000  # optimisation steps in all (the schedule's length)
     max_minutes: float = 0.0  # wall-clock budget; >0 stops (and checkpoints) when it is spent
     grad_clip: float = 10.0  # clip the global gradient norm; guards against rare large steps
+    ema_decay: float = 0.0  # >0: evaluate, sample and save an exponential moving average of the weights (e.g. 0.999)
     kl_f_weight: float = 1.0  # weight on KL(q(f)||p(f)); 1 is the note's ELBO, other values change the objective
     kl_z_weight: float = 1.0  # weight on the z KL term; 1 is the note's ELBO
     kl_warmup_steps: int = 0  # >0: scale both KL terms linearly from 0 to their weight (changes the objective early on)
@@ -84,6 +85,8 @@ class TrainConfig:
                 raise DSVAEError(f"train.{name} must be >= 0, got {getattr(self, name)}")
         if self.contrastive_temperature <= 0:
             raise DSVAEError(f"train.contrastive_temperature must be > 0, got {self.contrastive_temperature}")
+        if not 0 <= self.ema_decay < 1:
+            raise DSVAEError(f"train.ema_decay must be in [0, 1) (0 turns the average off), got {self.ema_decay}")
         check_choices(self, "train")
 
     @property

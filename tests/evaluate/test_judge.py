@@ -135,7 +135,7 @@ def test_a_judge_saved_before_the_architecture_choice_loads_as_the_pooled_judge(
 def test_both_designs_learn_the_shapes_set(arch: str, shapes_dir: Path, tmp_path: Path) -> None:
     judge = train_and_save(shapes_dir, tmp_path / arch, dataclasses.replace(FAST_JUDGE, arch=arch))
     assert min(judge.test_accuracy.values()) >= 0.9, judge.test_accuracy
-    assert set(judge.robust_accuracy) == {"blur", "noise", "blend"}
+    assert set(judge.robust_accuracy) == {"blur", "noise", "blend", "splice"}
     assert set(judge.robust_accuracy["blend"]) == set(judge.test_accuracy)
 
 

@@ -11,7 +11,12 @@ accuracy on such corruptions of the test split is reported beside its plain accu
 - composite: the pixel-wise maximum of two such sequences (one drawn over the other);
 - blur, noise, brightness: a Gaussian blur, additive Gaussian noise and a global scale
   (not per channel: colour is a label of several data sets);
-- erase: a few random patches of random frames set to black.
+- erase: a few random patches of random frames set to black;
+- splice: the later frames of a sequence replaced by the same frames of another sequence with
+  the same content (for Sprites, the same character doing another motion): a character that
+  turns or changes its motion midway, which is what a model early in training often draws. A
+  spliced sequence is trained towards each label in proportion to the frames that show it, so
+  the judge names the action and direction that most of the frames show.
 
 Every function takes and returns a float batch x (B, T, C, H, W) in [0, 1] or (B, T, V) for
 vector frames (no clipping of vectors, which are unbounded), and draws from an explicit
@@ -21,17 +26,19 @@ vector frames (no clipping of vectors, which are unbounded), and draws from an e
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-CORRUPTIONS = ("blur", "noise", "blend")  # the robustness table's columns (beside the clean test split)
+CORRUPTIONS = ("blur", "noise", "blend", "splice")  # the robustness table's columns (beside the clean test split)
 ROBUST_BLUR_SIGMA = 1.0  # pixels: what a decoder early in training draws at 64x64
 ROBUST_NOISE_STD = 0.1  # intensity units (or standardised units for vector frames)
 ROBUST_BLEND = 0.5  # equal parts of the two sequences
+ROBUST_SPLICE = 0.25  # the last quarter of the frames (2 of 8) from another sequence with the same content
 
 
 def _is_image(x: Tensor) -> bool:
@@ -123,6 +130,47 @@ class PartnerIndex:
         return out
 
 
+class ContentIndex:
+    """For each sequence, the others with the same content (every static label equal): splice partners.
+
+    For Sprites these are the same character's other motions. Without static factors every
+    sequence is another's partner.
+
+    Args:
+        labels: (N, K) integer labels.
+        static: (K,) True for the static factors' columns.
+    """
+
+    def __init__(self, labels: np.ndarray, static: Sequence[bool]) -> None:
+        labels = np.asarray(labels, dtype=np.int64)
+        columns = labels[:, np.asarray(static, dtype=bool)]
+        _, group = (
+            np.unique(columns, axis=0, return_inverse=True) if columns.shape[1] else (None, np.zeros(len(labels)))
+        )
+        self.group = np.asarray(group, dtype=np.int64).reshape(-1)
+        order = np.argsort(self.group, kind="stable")
+        self.members = np.split(order, np.flatnonzero(np.diff(self.group[order])) + 1)
+
+    def partners(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """For row i, a random other row with its content (itself if it has none)."""
+        out = np.empty(len(rows), dtype=np.int64)
+        for i, r in enumerate(rows):
+            pool = self.members[int(self.group[r])]
+            if len(pool) == 1:
+                out[i] = r
+                continue
+            pick = int(pool[rng.integers(len(pool) - 1)])
+            out[i] = pick if pick != r else int(pool[-1])  # uniform over the others
+        return out
+
+
+def splice(x: Tensor, partner: Tensor, cut: Tensor) -> Tensor:
+    """Frames t >= cut[b] of sequence b taken from its partner's (same shape); cut (B,) in 0..T (T leaves x)."""
+    B, T = x.shape[:2]
+    later = (torch.arange(T)[None] >= cut[:, None]).view((B, T) + (1,) * (x.dim() - 2))
+    return torch.where(later, partner, x)
+
+
 def mix(x: Tensor, partner: Tensor, weight: Tensor, composite: Tensor | None = None) -> Tensor:
     """weight * x + (1 - weight) * partner per sequence (B,); where ``composite`` is True, the pixel-wise maximum."""
     w = weight.view((-1,) + (1,) * (x.dim() - 1)).to(x.dtype)
@@ -147,6 +195,34 @@ class AugmentConfig:
     brightness: float = 0.3  # fraction scaled by a factor uniform in [1 - b, 1 + b] with b = brightness_range
     brightness_range: float = 0.2
     erase: float = 0.2  # fraction with black patches in some frames
+    splice: float = 0.25  # of the sequences not blended, the fraction whose frames from a random cut on are a partner's
+
+
+@dataclass
+class Targets:
+    """What an augmented batch is trained towards, per head ``k`` with ``n`` classes:
+    ``own * onehot(labels[:, k]) + (1 - own) * onehot(other[:, k])``, only where ``keep[:, k]``.
+
+    ``own`` is the fraction of a sequence's frames that are its own (1 unless spliced) and
+    ``other`` its splice partner's labels (its own where not spliced).
+    """
+
+    labels: Tensor  # (B, K) int64
+    keep: Tensor  # (B, K) bool
+    other: Tensor = field(default_factory=lambda: torch.empty(0, dtype=torch.long))  # (B, K); empty: = labels
+    own: Tensor = field(default_factory=lambda: torch.empty(0))  # (B,); empty: all ones
+
+    @classmethod
+    def plain(cls, labels: Tensor) -> Targets:
+        return cls(labels, torch.ones(labels.shape, dtype=torch.bool))
+
+    def probabilities(self, k: int, n_classes: int) -> Tensor:
+        """(B, n_classes) target distribution of head k."""
+        target = F.one_hot(self.labels[:, k], n_classes).float()
+        if self.own.numel() == 0:
+            return target
+        own = self.own.view(-1, 1).float()
+        return own * target + (1 - own) * F.one_hot(self.other[:, k], n_classes).float()
 
 
 def preserved(y: np.ndarray, y_partner: np.ndarray, blended: np.ndarray) -> Tensor:
@@ -163,7 +239,8 @@ def augment_batch(
     gen: torch.Generator,
     rng: np.random.Generator,
     to_float: object = None,
-) -> tuple[Tensor, Tensor]:
+    content: ContentIndex | None = None,
+) -> tuple[Tensor, Targets]:
     """Corrupt a training batch and say which labels it keeps.
 
     Args:
@@ -174,9 +251,10 @@ def augment_batch(
         cfg: rates and strengths.
         gen, rng: the generators for tensors and for index draws.
         to_float: callable turning pool rows into floats like x.
+        content: same-content partners within the pool, for splices (None: no splices).
     Returns:
-        The corrupted batch and a (B, K) bool mask of the labels it keeps: a head is trained on
-        a sequence only where the mask is True.
+        The corrupted batch and its :class:`Targets`: a head is trained on a sequence only where
+        its label survived the blends, towards the labels its frames show.
     """
     B = x.shape[0]
     labels = partners.labels[rows]
@@ -195,6 +273,17 @@ def augment_batch(
         weight = np.where(active, np.clip(j / (j + 1) + rng.uniform(-0.15, 0.15, size=B), 0.3, 0.85), 1.0)
         x = mix(x, other, torch.from_numpy(weight), composite if j == 1 else None)
         keep &= preserved(labels, partners.labels[mate], active)
+    targets = Targets(torch.from_numpy(labels), keep)
+    if content is not None and cfg.splice > 0:
+        spliced = ~blended & (rng.random(B) < cfg.splice)
+        if spliced.any():
+            T = x.shape[1]
+            cut = np.where(spliced, rng.integers(1, T, size=B), T)  # frames cut.. from the partner
+            mate = np.where(spliced, content.partners(rows, rng), rows)
+            other = to_float(pool[torch.from_numpy(mate)]) if callable(to_float) else pool[torch.from_numpy(mate)]
+            x = splice(x, other, torch.from_numpy(cut))
+            targets.other = torch.from_numpy(partners.labels[mate])
+            targets.own = torch.from_numpy(cut / T).float()
     pick = lambda p: torch.rand(B, generator=gen) < p  # noqa: E731
     if cfg.blur > 0:
         sigma = _rand(B, gen, 0.0, cfg.blur_sigma) * pick(cfg.blur)
@@ -209,4 +298,4 @@ def augment_batch(
         chosen = pick(cfg.erase)
         if bool(chosen.any()):
             x = torch.where(chosen.view((-1,) + (1,) * (x.dim() - 1)), erase_patches(x, gen), x)
-    return x, keep
+    return x, targets

@@ -2,7 +2,9 @@
 
 A checkpoint folder is a ``save_pretrained`` folder (``config.json`` + ``model.safetensors``,
 loadable by ``DSVAE.from_pretrained``) plus ``trainer.safetensors`` (optimizer moments, RNG
-states) and ``trainer.json`` (step, counters, optimizer hyper-parameters). It is written into a
+states) and ``trainer.json`` (step, counters, optimizer hyper-parameters). With a weight
+average (``train.ema_decay``), ``model.safetensors`` holds the average and
+``trainer.safetensors`` the training weights too (``train.<name>``). It is written into a
 temporary sibling and swapped in by renames (:func:`dsvae.outputs.atomic_folder`), so a kill at
 any moment leaves either the old or the new checkpoint complete (``.<name>.old`` survives a kill
 between the two renames and is picked up by :func:`find_checkpoint`).
@@ -24,6 +26,7 @@ from dsvae.pretrained import CARD_NAME, load_weights
 
 TRAINER_TENSORS = "trainer.safetensors"
 TRAINER_JSON = "trainer.json"
+TRAINING_WEIGHTS = "train."  # prefix of the training weights in trainer.safetensors (runs with a weight average)
 
 
 def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -57,17 +60,22 @@ def save_checkpoint(
     trainer_state: dict[str, Any],
     scaler: torch.amp.GradScaler | None = None,
     card: str | None = None,
+    training: torch.nn.Module | None = None,
 ) -> None:
     """Write a complete checkpoint to ``folder`` atomically (temp folder, then rename swap).
 
     ``card``: the text of a model card, written as ``README.md`` beside the weights.
+    ``training``: with a weight average, ``model`` is the average and this the model being trained.
     """
-    for name, p in model.state_dict().items():
+    states = [model.state_dict()] + ([training.state_dict()] if training is not None else [])
+    for name, p in ((n, p) for state in states for n, p in state.items()):
         if not torch.isfinite(p).all():
             raise DSVAEError(f"refusing to checkpoint non-finite weights ({name}); the run has diverged")
     with atomic_folder(folder) as tmp:
         model.save_pretrained(tmp)
         tensors: dict[str, torch.Tensor] = {"rng.cpu": torch.get_rng_state()}
+        if training is not None:
+            tensors.update({TRAINING_WEIGHTS + n: p.detach() for n, p in states[1].items()})
         if torch.cuda.is_available():
             for i, s in enumerate(torch.cuda.get_rng_state_all()):
                 tensors[f"rng.cuda.{i}"] = s
@@ -97,8 +105,14 @@ def load_checkpoint(
     optimizer: torch.optim.Optimizer | None,
     scaler: torch.amp.GradScaler | None = None,
     restore_rng: bool = True,
+    average: torch.nn.Module | None = None,
 ) -> dict[str, Any]:
-    """Load weights, optimizer and RNG state into the given objects; return the checked trainer state."""
+    """Load weights, optimizer and RNG state into the given objects; return the checked trainer state.
+
+    ``model`` receives the training weights: ``model.safetensors``, or the ``train.*`` tensors
+    where the run kept a weight average; ``average`` (a run with ``train.ema_decay`` > 0) receives
+    that average and needs a checkpoint written with one.
+    """
     meta = read_json(folder / TRAINER_JSON, what="trainer state")
     where = folder / TRAINER_JSON
     if not isinstance(meta, dict) or not isinstance(meta.get("trainer"), dict):
@@ -107,7 +121,24 @@ def load_checkpoint(
     tensors = load_tensors(folder / TRAINER_TENSORS, what="trainer state")
     if restore_rng and not isinstance(tensors.get("rng.cpu"), torch.Tensor):
         raise DSVAEError(f"{folder / TRAINER_TENSORS} has no rng.cpu state; the checkpoint is damaged")
-    load_weights(folder, model)
+    training = {n[len(TRAINING_WEIGHTS) :]: t for n, t in tensors.items() if n.startswith(TRAINING_WEIGHTS)}
+    if average is not None and not training:
+        raise DSVAEError(
+            f"the checkpoint {folder} was written without a weight average (train.ema_decay=0); "
+            "resume it with train.ema_decay=0, or start a new run to average the weights"
+        )
+    if training:
+        if average is not None:
+            load_weights(folder, average)
+        try:
+            with torch.no_grad():
+                model.load_state_dict(training, strict=True)
+        except RuntimeError as exc:
+            raise DSVAEError(
+                f"the training weights in {folder / TRAINER_TENSORS} do not fit this model ({exc})"
+            ) from exc
+    else:
+        load_weights(folder, model)
     if optimizer is not None and "optimizer" in meta:
         try:
             state = _unflatten_optimizer(tensors, meta["optimizer"])

@@ -39,6 +39,7 @@ from dsvae.schedule import kl_scale, learning_rate
 from dsvae.train import distributed as dist_utils
 from dsvae.train.checkpoint import check_trainer_state, find_checkpoint, load_checkpoint, save_checkpoint
 from dsvae.train.distributed import DistInfo
+from dsvae.train.ema import WeightAverage
 from dsvae.train.logger import RunLogger
 from dsvae.train.run_lock import RunLock
 from dsvae.train.sampler import StepBatchSampler
@@ -151,6 +152,7 @@ class Trainer:
         self.model = DSVAE(self.cfg.model).to(self.device)
         self.model.check_values = False  # no per-step host sync: the data folder was checked when opened
         self.model = prepare_for_speed(self.model, channels_last=tc.channels_last)
+        self.average = WeightAverage(self.model, tc.ema_decay) if tc.ema_decay > 0 else None
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=tc.lr, betas=tc.betas, weight_decay=tc.weight_decay
         )
@@ -172,7 +174,9 @@ class Trainer:
             self.log.info(f"{self.run_dir} has no checkpoint yet (stopped before the first): starting it from step 0")
             self.log.trim_metrics(0)
             return
-        state = check_trainer_state(load_checkpoint(folder, self.model, self.optimizer, self.scaler), folder)
+        average = self.average.module if self.average is not None else None
+        state = load_checkpoint(folder, self.model, self.optimizer, self.scaler, average=average)
+        state = check_trainer_state(state, folder)
         self.step, self.skipped, self.best_elbo = state["step"], state["skipped_steps"], state["best_test_elbo"]
         self.log.trim_metrics(self.step)
         self.log.info(f"resumed from {folder} at step {self.step}")
@@ -217,6 +221,8 @@ class Trainer:
             return None
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        if self.average is not None:
+            self.average.update(self.model, self.step)
         self.bad_in_row = 0
         values = {k: v.item() for k, v in t.items()}
         values.update(lr=lr, grad_norm=grad_norm.item(), kl_scale=scale)
@@ -268,12 +274,18 @@ class Trainer:
 
     # -- evaluation, checkpoints, samples ------------------------------------------------------
 
+    @property
+    def eval_model(self) -> DSVAE:
+        """What is evaluated, sampled and saved as the run's model: the weight average if kept, else the weights."""
+        return self.average.module if self.average is not None else self.model
+
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        """Mean test-set terms (nats per sequence), over every process's shard."""
+        """Mean test-set terms (nats per sequence) of :attr:`eval_model`, over every process's shard."""
         if self.test_set is None:
             return {}
-        self.model.eval()
+        model = self.eval_model
+        model.eval()
         n = len(self.test_set)
         bs = self.cfg.train.batch_size
         limit = self.cfg.data.test_batches
@@ -287,7 +299,7 @@ class Trainer:
                     break
                 x = self.test_set.get_batch(idx)["x"].to(self.device)
                 with self._autocast():
-                    terms = elbo_terms(self.model(x), x, self.cfg.train.kl_weights).as_dict()
+                    terms = elbo_terms(model(x), x, self.cfg.train.kl_weights).as_dict()
                 for i, k in enumerate(TERMS):
                     totals[i] += terms[k].double() * len(idx)
                 totals[-1] += len(idx)
@@ -303,7 +315,8 @@ class Trainer:
             folder = self.run_dir / CHECKPOINTS / which
             scores = {"best test ELBO (nats per sequence)": self.best_elbo} if self.best_elbo is not None else None
             card = model_card(self.train_set.info.name, self.step, to_dict(self.cfg), scores)
-            save_checkpoint(folder, self.model, self.optimizer, self._trainer_state(), self.scaler, card=card)
+            training = self.model if self.average is not None else None
+            save_checkpoint(folder, self.eval_model, self.optimizer, self._trainer_state(), self.scaler, card, training)
 
     def write_samples(self) -> None:
         if not self.dist.is_main or self.cfg.train.sample_every == 0 or self.sample_writer is None:
@@ -311,10 +324,11 @@ class Trainer:
         source = self.test_set or self.train_set
         idx = list(range(min(N_SAMPLE_SEQUENCES, len(source))))
         x = source.get_batch(idx)["x"].to(self.device)
-        self.model.eval()
+        model = self.eval_model
+        model.eval()
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             torch.manual_seed(self.cfg.train.seed + 2)
-            paths = self.sample_writer(self.model, x, self.run_dir / SAMPLES, f"step{self.step:07d}")
+            paths = self.sample_writer(model, x, self.run_dir / SAMPLES, f"step{self.step:07d}")
         self.log.images(self.step, paths)
 
     # -- the loop ------------------------------------------------------------------------------
