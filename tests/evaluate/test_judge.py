@@ -100,9 +100,9 @@ def test_bad_judge_config_names_the_field() -> None:
 
 def test_a_robust_head_below_the_threshold_is_named(judge_dir: Path) -> None:
     judge = Judge.load(judge_dir)
-    judge.robust_accuracy = {"noise": {"shape": 0.4}}
+    judge.robust_accuracy = {"noise": {"shape": 0.4}, "splice": {"motion": 0.3}}
     judge.cfg.robust_threshold = 0.9
-    assert judge.failing(0.9) == ["shape (noise)"] and not judge.passed
+    assert judge.failing(0.9) == ["shape (noise)"] and not judge.passed  # splices are reported, not thresholded
     with pytest.raises(DSVAEError, match=r"shape \(noise\) 40\.0%"):
         judge.check_accuracy(0.9)
 

@@ -157,9 +157,10 @@ def judges(m: dict[str, Any]) -> list[Block]:
         Heading("Judges"),
         Paragraph(
             "Worst head of each judge on the real test split, clean and corrupted (blurred, noised, blended half "
-            "and half with a sequence sharing the head's label)."
+            "and half with a sequence sharing the head's label; spliced: the last quarter of the frames from a "
+            "sequence with the same content, judged by the other three quarters)."
         ),
-        Table(["judge", "design", "clean", "blurred", "noised", "blended"], rows),
+        Table(["judge", "design", "clean", "blurred", "noised", "blended", "spliced"], rows),
     ]
 
 
