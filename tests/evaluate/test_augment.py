@@ -5,13 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from dsvae.evaluate.augment import (
     AugmentConfig,
     ContentIndex,
     PartnerIndex,
-    Targets,
     add_noise,
     augment_batch,
     erase_patches,
@@ -21,7 +19,6 @@ from dsvae.evaluate.augment import (
     scale_brightness,
     splice,
 )
-from dsvae.evaluate.judge_train import masked_cross_entropy
 
 
 def test_blur_keeps_a_constant_frame_and_the_mass_of_a_point() -> None:
@@ -88,8 +85,7 @@ def test_augmented_batches_keep_the_chosen_head() -> None:
     labels = np.stack([np.arange(64) % 4, np.arange(64) % 3], 1)
     pool = torch.rand(64, 3, 3, 8, 8)
     rows = np.arange(16)
-    x, targets = augment_batch(pool[rows], rows, pool, PartnerIndex(labels), AugmentConfig(blend=1.0), gen, rng)
-    keep = targets.keep
+    x, keep = augment_batch(pool[rows], rows, pool, PartnerIndex(labels), AugmentConfig(blend=1.0), gen, rng)
     assert x.shape == (16, 3, 3, 8, 8) and x.min() >= 0 and x.max() <= 1
     assert keep.shape == (16, 2) and keep.any(1).all()  # every blend keeps the label its partner shares
     assert not keep.all()  # and some lose another head's label
@@ -115,46 +111,3 @@ def test_splice_takes_the_later_frames_from_the_partner() -> None:
     assert out[:, :, 0, 0, 0].tolist() == [[0, 1, 1, 1], [0, 0, 0, 1], [0, 0, 0, 0]]
     vectors = splice(torch.zeros(1, 3, 5), torch.ones(1, 3, 5), torch.tensor([2]))
     assert vectors[0, :, 0].tolist() == [0, 0, 1]
-
-
-def test_targets_mix_the_labels_in_proportion_to_the_frames() -> None:
-    plain = Targets.plain(torch.tensor([[2, 0], [1, 1]]))
-    assert torch.equal(plain.probabilities(0, 3), F.one_hot(torch.tensor([2, 1]), 3).float())
-    spliced = Targets(torch.tensor([[2, 0]]), torch.ones(1, 2, dtype=torch.bool), torch.tensor([[0, 0]]),
-                      torch.tensor([0.75]))  # fmt: skip
-    assert spliced.probabilities(0, 3).tolist() == [[0.25, 0.0, 0.75]]  # 6 of 8 frames show class 2
-    assert spliced.probabilities(1, 2).tolist() == [[1.0, 0.0]]  # a label both share stays certain
-
-
-def test_the_loss_on_one_hot_targets_is_the_cross_entropy_and_skips_what_is_not_kept() -> None:
-    logits, y = torch.randn(6, 4, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1, 2, 3, 0, 1])
-    keep = torch.tensor([True, True, False, True, True, False])
-    expected = F.cross_entropy(logits[keep], y[keep])
-    assert masked_cross_entropy(logits, F.one_hot(y, 4).float(), keep).item() == pytest.approx(expected.item())
-    soft = torch.full((6, 4), 0.25)  # a uniform target costs the mean of -log p over the classes
-    assert masked_cross_entropy(logits, soft, keep).item() == pytest.approx(
-        -F.log_softmax(logits[keep], -1).mean().item(), rel=1e-5
-    )
-
-
-def test_spliced_batches_show_the_partner_after_the_cut_and_say_so_in_the_targets() -> None:
-    rng, gen = np.random.default_rng(0), torch.Generator().manual_seed(0)
-    n, T = 60, 6
-    labels = np.stack([np.arange(n) % 3, np.arange(n) // 3 % 5], 1)  # motion (dynamic), content (static)
-    pool = torch.rand(n, T, 3, 4, 4)
-    rows = np.arange(0, n, 2)
-    only_splice = AugmentConfig(blend=0.0, blur=0.0, noise=0.0, brightness=0.0, erase=0.0, splice=1.0)
-    x, targets = augment_batch(pool[rows], rows, pool, PartnerIndex(labels), only_splice, gen, rng,
-                               content=ContentIndex(labels, [False, True]))  # fmt: skip
-    own_frames = (targets.own * T).round().long()
-    assert ((own_frames >= 1) & (own_frames <= T - 1)).all() and targets.keep.all()
-    assert torch.equal(targets.other[:, 1], targets.labels[:, 1])  # the partner has the same content
-    for i, r in enumerate(rows):
-        k = int(own_frames[i])
-        assert torch.equal(x[i, :k], pool[r, :k])  # the sequence's own frames up to the cut
-        mates = np.flatnonzero((labels[:, 1] == labels[r, 1]) & (np.arange(n) != r))
-        assert any(torch.equal(x[i, k:], pool[m, k:]) for m in mates)  # then one partner's
-        m = next(m for m in mates if torch.equal(x[i, k:], pool[m, k:]))
-        assert int(targets.other[i, 0]) == labels[m, 0]
-    plain, targets = augment_batch(pool[rows], rows, pool, PartnerIndex(labels), only_splice, gen, rng)
-    assert torch.equal(plain, pool[rows]) and targets.own.numel() == 0  # no content index: no splices

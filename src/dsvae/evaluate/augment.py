@@ -11,12 +11,14 @@ accuracy on such corruptions of the test split is reported beside its plain accu
 - composite: the pixel-wise maximum of two such sequences (one drawn over the other);
 - blur, noise, brightness: a Gaussian blur, additive Gaussian noise and a global scale
   (not per channel: colour is a label of several data sets);
-- erase: a few random patches of random frames set to black;
-- splice: the later frames of a sequence replaced by the same frames of another sequence with
-  the same content (for Sprites, the same character doing another motion): a character that
-  turns or changes its motion midway, which is what a model early in training often draws. A
-  spliced sequence is trained towards each label in proportion to the frames that show it, so
-  the judge names the action and direction that most of the frames show.
+- erase: a few random patches of random frames set to black.
+
+The robustness table also has a *splice* column: the last quarter of each test sequence's
+frames replaced by those of a sequence with the same content (for Sprites, the same
+character doing another motion), scored against the labels of the other three quarters. It
+asks whether a judge names the motion most frames show when a generated character turns
+midway. It is reported, not trained on: training on splices (towards each label in
+proportion to its frames) was measured and dropped, see docs/evaluation.md.
 
 Every function takes and returns a float batch x (B, T, C, H, W) in [0, 1] or (B, T, V) for
 vector frames (no clipping of vectors, which are unbounded), and draws from an explicit
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -198,34 +200,6 @@ class AugmentConfig:
     brightness: float = 0.3  # fraction scaled by a factor uniform in [1 - b, 1 + b] with b = brightness_range
     brightness_range: float = 0.2
     erase: float = 0.2  # fraction with black patches in some frames
-    splice: float = 0.25  # of the sequences not blended, the fraction whose frames from a random cut on are a partner's
-
-
-@dataclass
-class Targets:
-    """What an augmented batch is trained towards, per head ``k`` with ``n`` classes:
-    ``own * onehot(labels[:, k]) + (1 - own) * onehot(other[:, k])``, only where ``keep[:, k]``.
-
-    ``own`` is the fraction of a sequence's frames that are its own (1 unless spliced) and
-    ``other`` its splice partner's labels (its own where not spliced).
-    """
-
-    labels: Tensor  # (B, K) int64
-    keep: Tensor  # (B, K) bool
-    other: Tensor = field(default_factory=lambda: torch.empty(0, dtype=torch.long))  # (B, K); empty: = labels
-    own: Tensor = field(default_factory=lambda: torch.empty(0))  # (B,); empty: all ones
-
-    @classmethod
-    def plain(cls, labels: Tensor) -> Targets:
-        return cls(labels, torch.ones(labels.shape, dtype=torch.bool))
-
-    def probabilities(self, k: int, n_classes: int) -> Tensor:
-        """(B, n_classes) target distribution of head k."""
-        target = F.one_hot(self.labels[:, k], n_classes).float()
-        if self.own.numel() == 0:
-            return target
-        own = self.own.view(-1, 1).float()
-        return own * target + (1 - own) * F.one_hot(self.other[:, k], n_classes).float()
 
 
 def preserved(y: np.ndarray, y_partner: np.ndarray, blended: np.ndarray) -> Tensor:
@@ -242,8 +216,7 @@ def augment_batch(
     gen: torch.Generator,
     rng: np.random.Generator,
     to_float: object = None,
-    content: ContentIndex | None = None,
-) -> tuple[Tensor, Targets]:
+) -> tuple[Tensor, Tensor]:
     """Corrupt a training batch and say which labels it keeps.
 
     Args:
@@ -254,10 +227,9 @@ def augment_batch(
         cfg: rates and strengths.
         gen, rng: the generators for tensors and for index draws.
         to_float: callable turning pool rows into floats like x.
-        content: same-content partners within the pool, for splices (None: no splices).
     Returns:
-        The corrupted batch and its :class:`Targets`: a head is trained on a sequence only where
-        its label survived the blends, towards the labels its frames show.
+        The corrupted batch and a (B, K) bool mask of the labels it keeps: a head is trained on
+        a sequence only where the mask is True.
     """
     B = x.shape[0]
     labels = partners.labels[rows]
@@ -276,17 +248,6 @@ def augment_batch(
         weight = np.where(active, np.clip(j / (j + 1) + rng.uniform(-0.15, 0.15, size=B), 0.3, 0.85), 1.0)
         x = mix(x, other, torch.from_numpy(weight), composite if j == 1 else None)
         keep &= preserved(labels, partners.labels[mate], active)
-    targets = Targets(torch.from_numpy(labels), keep)
-    if content is not None and cfg.splice > 0:
-        spliced = ~blended & (rng.random(B) < cfg.splice)
-        if spliced.any():
-            T = x.shape[1]
-            cut = np.where(spliced, rng.integers(1, T, size=B), T)  # frames cut.. from the partner
-            mate = np.where(spliced, content.partners(rows, rng), rows)
-            other = to_float(pool[torch.from_numpy(mate)]) if callable(to_float) else pool[torch.from_numpy(mate)]
-            x = splice(x, other, torch.from_numpy(cut))
-            targets.other = torch.from_numpy(partners.labels[mate])
-            targets.own = torch.from_numpy(cut / T).float()
     pick = lambda p: torch.rand(B, generator=gen) < p  # noqa: E731
     if cfg.blur > 0:
         sigma = _rand(B, gen, 0.0, cfg.blur_sigma) * pick(cfg.blur)
@@ -301,4 +262,4 @@ def augment_batch(
         chosen = pick(cfg.erase)
         if bool(chosen.any()):
             x = torch.where(chosen.view((-1,) + (1,) * (x.dim() - 1)), erase_patches(x, gen), x)
-    return x, targets
+    return x, keep

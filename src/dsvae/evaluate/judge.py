@@ -68,7 +68,6 @@ class JudgeConfig:
     lr: float = 3e-3  # Adam peak learning rate: 5% linear warm-up (without it 3e-3 stalled on shapes), cosine to 0
     weight_decay: float = 1e-4  # light L2 regularisation (Adam weight decay); the data sets are small
     augment: bool = True  # train on label-preserving corruptions (augment.py); generated sequences look like them
-    splice: float = 0.25  # with augment: fraction of the unblended sequences spliced with a same-content one (0: none)
     residual: bool = True  # images: each frame also enters as its difference from the sequence's mean (what moves)
     threshold: float = 0.99  # every head must reach this on the real test split (the papers' Sprites judges do)
     robust_threshold: float = 0.9  # ... and this on each corruption of it (a half-and-half blend is harder)
@@ -88,8 +87,6 @@ class JudgeConfig:
                 raise DSVAEError(f"judge.{name} must be in [0, 1], got {getattr(self, name)}")
         if self.max_train < 0:
             raise DSVAEError(f"judge.max_train must be >= 0, got {self.max_train}")
-        if not 0 <= self.splice <= 1:
-            raise DSVAEError(f"judge.splice must be in [0, 1], got {self.splice}")
 
 
 @dataclass
@@ -403,7 +400,6 @@ class Judge:
                 fields.update(arch="pooled", augment=False)
             fields.setdefault("residual", False)  # written before frames entered with their residual
             fields.setdefault("lstm_reading", "ends")  # written before the LSTM's reading was a choice
-            fields.setdefault("splice", 0.0)  # written before splices
             cfg = from_dict(JudgeConfig, fields, where="judge")
             d = dict(meta["data"])
             factors = [Factor(**f) for f in d.pop("factors")]

@@ -30,7 +30,6 @@ from dsvae.evaluate.augment import (
     AugmentConfig,
     ContentIndex,
     PartnerIndex,
-    Targets,
     add_noise,
     augment_batch,
     gaussian_blur,
@@ -88,21 +87,17 @@ def lr_factor(step: int, total: int) -> float:
     return warmup_cosine(step, total, warmup=max(1, total // 20))
 
 
-def masked_cross_entropy(logits: Tensor, target: Tensor, keep: Tensor) -> Tensor:
-    """Cross-entropy of logits (B, n) against target distributions (B, n), averaged where ``keep`` (B,) is True."""
-    losses = -(target * F.log_softmax(logits, dim=-1)).sum(-1)
+def masked_cross_entropy(logits: Tensor, y: Tensor, keep: Tensor) -> Tensor:
+    """Cross-entropy (B, n) vs labels (B,) averaged over the sequences where ``keep`` (B,) is True."""
+    losses = F.cross_entropy(logits, y, reduction="none")
     return (losses * keep).sum() / keep.sum().clamp_min(1)
 
 
-def train_step(judge: Judge, opt: torch.optim.Optimizer, x: Tensor, targets: Targets) -> float:
-    """One step on sequences x (B, ...) towards ``targets``: the sum of the heads' losses."""
+def train_step(judge: Judge, opt: torch.optim.Optimizer, x: Tensor, y: Tensor, keep: Tensor) -> float:
+    """One step on sequences x (B, ...), labels y (B, K) and kept labels keep (B, K): the sum of the heads' losses."""
     judge.net.train()
     logits = judge.net.classify(x)
-    loss = sum(
-        (masked_cross_entropy(lg, targets.probabilities(k, lg.shape[-1]), targets.keep[:, k])
-         for k, lg in enumerate(logits)),
-        torch.zeros(()),
-    )  # fmt: skip
+    loss = sum((masked_cross_entropy(lg, y[:, k], keep[:, k]) for k, lg in enumerate(logits)), torch.zeros(()))
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -122,6 +117,7 @@ def robustness(judge: Judge, x: Tensor, labels: Tensor, batch_size: int, seed: i
     names, y = judge.factor_names, labels.numpy()
     partners = PartnerIndex(y)
     content = ContentIndex(y, [not d for d in judge.net.dynamic])
+    splice_rng = np.random.default_rng(seed + 1)  # its own draws: the blend column stays what it was before splices
     T = x.shape[1]
     cut = torch.full((batch_size,), T - max(1, round(ROBUST_SPLICE * T)))
     gen = torch.Generator().manual_seed(seed)
@@ -139,7 +135,7 @@ def robustness(judge: Judge, x: Tensor, labels: Tensor, batch_size: int, seed: i
             mate = partners.partners(rows, np.full(B, k), rng)
             xm = mix(xb, as_float(x[torch.from_numpy(mate)]), torch.full((B,), ROBUST_BLEND))
             correct["blend"][k] += (judge.net.classify(xm)[k].argmax(-1).numpy() == yb[:, k]).sum()
-        xs = splice(xb, as_float(x[torch.from_numpy(content.partners(rows, rng))]), cut[:B])
+        xs = splice(xb, as_float(x[torch.from_numpy(content.partners(rows, splice_rng))]), cut[:B])
         for k, lg in enumerate(judge.net.classify(xs)):
             correct["splice"][k] += (lg.argmax(-1).numpy() == yb[:, k]).sum()
     return {c: {n: float(correct[c][k] / len(x)) for k, n in enumerate(names)} for c in CORRUPTIONS}
@@ -165,8 +161,7 @@ def train_judge(data_dir: str | Path, cfg: JudgeConfig, log: Log | None = None) 
     say(f"judge: {len(x)} training sequences of {train.info.name!r} read in {time.perf_counter() - t0:.1f}s")
 
     partners = PartnerIndex(y.numpy())
-    content = ContentIndex(y.numpy(), [not d for d in judge.net.dynamic]) if cfg.splice > 0 else None
-    aug = AugmentConfig(splice=cfg.splice)
+    aug = AugmentConfig()
     opt = torch.optim.Adam(judge.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg.steps))
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -177,10 +172,10 @@ def train_judge(data_dir: str | Path, cfg: JudgeConfig, log: Log | None = None) 
         for start in range(0, len(x), cfg.batch_size):
             idx = order[start : start + cfg.batch_size]
             xb = as_float(x[idx])
-            targets = Targets.plain(y[idx])
+            keep = torch.ones(len(idx), y.shape[1], dtype=torch.bool)
             if cfg.augment:
-                xb, targets = augment_batch(xb, idx.numpy(), x, partners, aug, gen, rng, as_float, content)
-            loss = train_step(judge, opt, xb, targets)
+                xb, keep = augment_batch(xb, idx.numpy(), x, partners, aug, gen, rng, as_float)
+            loss = train_step(judge, opt, xb, y[idx], keep)
             sched.step()
             step += 1
             if step % report_every == 0 or step == cfg.steps:

@@ -12,9 +12,12 @@ read) and the training weights beside the optimizer state, so a resumed run cont
 from __future__ import annotations
 
 import copy
+from typing import Generic, TypeVar
 
 import torch
 from torch import nn
+
+M = TypeVar("M", bound=nn.Module)
 
 
 def average_decay(decay: float, n_updates: int) -> float:
@@ -22,12 +25,13 @@ def average_decay(decay: float, n_updates: int) -> float:
     return min(decay, (1 + n_updates) / (10 + n_updates))
 
 
-class WeightAverage:
+class WeightAverage(Generic[M]):
     """The moving average of ``model``'s parameters, held in a copy of the model (eval mode, no gradients)."""
 
-    def __init__(self, model: nn.Module, decay: float) -> None:
+    def __init__(self, model: M, decay: float) -> None:
         self.decay = decay
-        self.module = copy.deepcopy(model).eval().requires_grad_(False)
+        self.module: M = copy.deepcopy(model)
+        self.module.eval().requires_grad_(False)
 
     @torch.no_grad()
     def update(self, model: nn.Module, n_updates: int) -> None:
@@ -35,5 +39,5 @@ class WeightAverage:
         weight = 1.0 - average_decay(self.decay, n_updates)
         for mine, theirs in zip(self.module.parameters(), model.parameters(), strict=True):
             mine.lerp_(theirs.detach(), weight)
-        for mine, theirs in zip(self.module.buffers(), model.buffers(), strict=True):
-            mine.copy_(theirs)
+        for buffer, source in zip(self.module.buffers(), model.buffers(), strict=True):
+            buffer.copy_(source)
