@@ -229,7 +229,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     run_dir = Path(args.run) if args.run else train(args, data, out)
     judge = Path(args.judge) if args.judge else out / "judge"
     if not args.judge:
-        base = SMOKE_JUDGE if args.smoke else JudgeConfig(steps=args.judge_steps)
+        # conv-tcn: the design these experiments' logged figures were measured with (--judge-set=arch=... to change)
+        base = SMOKE_JUDGE if args.smoke else JudgeConfig(arch="conv-tcn", steps=args.judge_steps)
         cfg = apply_overrides(base, args.judge_set)
         train_and_save(data, judge, cfg, log=None if args.quiet else print)
     eval_cfg = EvalConfig(samples=args.samples, max_sequences=args.eval_sequences, seed=0,

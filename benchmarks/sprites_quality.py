@@ -182,8 +182,8 @@ def ensure_smoke_data(out: Path) -> tuple[Path, list[Path]]:
         build_shapes(data, n_train=64, n_test=32, n_frames=4, image_size=32, seed=0)
     judge = out / "judge"
     if not (judge / "config.json").is_file():
-        train_and_save(data, judge, JudgeConfig(image_size=16, width=8, dim_frame=16, dim_time=16, steps=20,
-                                                threshold=0.0))  # fmt: skip
+        train_and_save(data, judge, JudgeConfig(arch="conv-tcn", image_size=16, width=8, dim_frame=16,
+                                                dim_time=16, steps=20, threshold=0.0))  # fmt: skip
     second = out / "judge-lstm"
     if not (second / "config.json").is_file():
         train_and_save(data, second, JudgeConfig(arch="conv-lstm", image_size=16, width=8, dim_frame=16,

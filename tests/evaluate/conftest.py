@@ -19,7 +19,9 @@ from dsvae.run_config import DataConfig, RunConfig
 TINY_MODEL = DSVAEConfig(n_frames=8, image_size=32, dim_z=4, dim_f=8, dim_h=16, dim_hidden=32, n_channels=8)
 # a judge that learns the shapes set in seconds (frames shrunk to 16x16, clean training data; 400 steps left speed
 # at chance); a quick stand-in: its accuracy on corrupted sequences is recorded but not held to a threshold
-FAST_JUDGE = JudgeConfig(image_size=16, steps=800, lr=3e-3, threshold=0.9, augment=False, robust_threshold=0.0)
+FAST_JUDGE = JudgeConfig(
+    arch="conv-tcn", image_size=16, steps=800, lr=3e-3, threshold=0.9, augment=False, robust_threshold=0.0
+)
 
 
 @pytest.fixture(scope="session")

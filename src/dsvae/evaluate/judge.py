@@ -11,9 +11,10 @@ for them (DESIGN.md, section 5):
 - it is trained on label-preserving corruptions of the real sequences (augment.py);
 - besides its accuracy on the real test split it records its accuracy on blurred, noised and
   blended test sequences, and the threshold that refuses weak judges applies to both;
-- a second design (``arch=conv-lstm``: another frame net and a bidirectional LSTM, like the
-  literature's classifiers) scores the same sequences, and ``dsvae evaluate`` flags every
-  figure on which the two differ by more than two points (agreement.py).
+- two designs: ``arch=conv-lstm`` (the default: a frame net and a bidirectional LSTM, like
+  the literature's classifiers) and ``arch=conv-tcn`` (another frame net and temporal
+  convolutions) score the same sequences, and ``dsvae evaluate`` flags every figure on which
+  two judges differ by more than two points (agreement.py).
 
 A saved judge (``save_module`` kind ``"judge"``) records the data set it was trained on
 (name, frame shape, frames per sequence, factors and class names) and its accuracies; using it
@@ -56,7 +57,7 @@ LSTMReading = Literal["ordered", "mean", "ends"]
 class JudgeConfig:
     """The judge's architecture and training. Defaults train a robust Sprites judge in minutes on 2 CPU cores."""
 
-    arch: Arch = "conv-tcn"  # "conv-tcn" (default); "conv-lstm" (the literature's design: a second opinion); "pooled"
+    arch: Arch = "conv-lstm"  # "conv-lstm" (default, the literature's design); "conv-tcn" (a second opinion); "pooled"
     image_size: int = 0  # S: 0 reads frames at their own size; >0 area-averages them to SxS first (cheaper)
     width: int = 16  # channels of the first conv layer, doubled at each of the log2(S/4) stride-2 layers
     dim_frame: int = 64  # D: features per frame (conv net or MLP output)
@@ -112,12 +113,13 @@ class DataSignature:
 class JudgeNet(nn.Module):
     """Frames -> per-frame features -> a reading over time -> one logit vector per factor.
 
-    ``conv-tcn`` (the default): two temporal convolutions over the frame features; the static
-    heads read their mean over time, the dynamic heads read them in time order (flattened), so
-    that the order of the poses counts. ``conv-lstm`` (a second design, like the literature's
-    classifiers): another frame net and a bidirectional LSTM, read like the default (dynamic
-    heads: its outputs in time order; static heads: their mean), or by its mean or its two end
-    states (``lstm_reading``; judges saved before the choice read the ends). ``pooled``: the
+    ``conv-lstm`` (the default, like the literature's classifiers): a frame net with 4x4 kernels
+    and LeakyReLU, and a bidirectional LSTM whose outputs the dynamic heads read in time order
+    and the static heads by their mean (or every head by the mean or by the two end states:
+    ``lstm_reading``; judges saved before the choice read the ends). ``conv-tcn`` (the second
+    design, and the default of earlier releases): another frame net and two temporal
+    convolutions over its features, read the same way (dynamic heads in time order, flattened;
+    static heads the mean). ``pooled``: the
     judge of earlier releases (frames shrunk to 32x32, the mean over time for every head), kept
     so that its saved folders still load.
     """
