@@ -39,8 +39,9 @@ def test_an_old_run_config_keeps_its_kl_weights_in_the_training_section() -> Non
     # every other value is read as written
     want = {k: v for k, v in OLD_MODEL.items() if not k.startswith("kl_")}
     assert to_dict(cfg.model) == want
-    # fields added since (C-DSVAE's contrastive terms) take their defaults, which leave the objective as it was
+    # fields added since (C-DSVAE's contrastive terms, the weight average) take their defaults: the run as it was
     added = {
+        "ema_decay": 0.0,
         "contrastive_f_weight": 0.0,
         "contrastive_z_weight": 0.0,
         "contrastive_temperature": 0.5,
