@@ -8,7 +8,18 @@ import numpy as np
 import pytest
 
 from dsvae.data import open_dataset
-from dsvae.data.shapes import COLOURS, DIRECTIONS, RECIPE_VERSION, SHAPES, SIZE, SPEEDS, build_shapes, shape_mask
+from dsvae.data.shapes import (
+    COLOURS,
+    DIRECTIONS,
+    RECIPE_VERSION,
+    SHAPES,
+    SIZE,
+    SPEEDS,
+    build_shapes,
+    read_colour,
+    read_motion,
+    shape_mask,
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +81,36 @@ def test_a_path_that_leaves_the_canvas_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="do not fit"):
         build_shapes(tmp_path / "x", n_train=2, n_test=2, n_frames=too_many)
     assert not (tmp_path / "x").exists()
+
+
+def as_model_frames(frames: np.ndarray) -> np.ndarray:
+    """(N, T, H, W, 3) uint8 -> (N, T, 3, H, W) in [0, 1], what a model decodes."""
+    return np.asarray(frames).transpose(0, 1, 4, 2, 3) / 255.0
+
+
+def test_the_closed_form_readers_name_every_real_sequence(shapes: Path) -> None:
+    data = open_dataset(shapes, "train")
+    x = as_model_frames(data.frames[:])
+    assert (read_motion(x) == data.labels[:, 0]).all()
+    assert (read_colour(x) == data.labels[:, 4]).all()
+
+
+def test_the_readers_survive_faint_and_blurred_shapes_and_see_time_reversed(shapes: Path) -> None:
+    data = open_dataset(shapes, "train")
+    x = as_model_frames(data.frames[:])
+    faint = 0.2 * x  # a decoder that draws too dimly
+    blurred = sum(np.roll(np.roll(x, dy, -2), dx, -1) for dy in (-1, 0, 1) for dx in (-1, 0, 1)) / 9
+    for y in (faint, blurred):
+        assert (read_motion(y) == data.labels[:, 0]).all() and (read_colour(y) == data.labels[:, 4]).all()
+    # played backwards, every sequence moves the opposite way at the same speed
+    opposite = {0: 1, 1: 0, 2: 3, 3: 2}
+    direction, speed = data.labels[:, 1], data.labels[:, 2]
+    expected = np.array([opposite[d] for d in direction]) * len(SPEEDS) + speed
+    assert (read_motion(x[:, ::-1]) == expected).all()
+
+
+def test_the_colour_reader_reads_a_mixed_colour_as_the_dominant_one() -> None:
+    x = np.zeros((1, 2, 3, 8, 8))
+    x[0, :, 0, :4] = 1.0  # red on half the canvas
+    x[0, :, 1, :1] = 1.0  # green on an eighth, overlapping the red: yellow there
+    assert list(COLOURS)[read_colour(x)[0]] == "red"
