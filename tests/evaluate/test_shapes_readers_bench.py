@@ -30,3 +30,14 @@ def test_both_instruments_score_every_kind_of_sequence(
     assert table["dynamics kept (new f)", "motion"][1] < 50.0
     out = capsys.readouterr().out
     assert out.count("\n| ") == 1 + 6 and out.count("\n|-") == 1  # header, six rows; one rule
+
+
+def test_a_missing_run_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = importlib.util.spec_from_file_location("shapes_readers", SCRIPT)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    with pytest.raises(SystemExit) as exc:
+        module.main([str(tmp_path / "nowhere"), "--judge", str(tmp_path / "judge")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("shapes_readers.py: error:") and "nowhere" in err[-1]

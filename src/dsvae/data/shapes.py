@@ -126,8 +126,8 @@ def read_motion(frames: np.ndarray) -> np.ndarray:
     ``frames`` (N, T, C, H, W) of intensities in [0, 1], real or decoded. The centroid's mean
     displacement per frame gives the direction (its larger axis and sign) and the speed (above or
     below 1.5 pixels a frame). A judge-free second reader of dynamics for the shapes set: it needs
-    no training and cannot be fooled by a faint or blurred shape, only by one that is missing or
-    split in two.
+    no training and cannot be fooled by a faint or blurred shape, only by one that is missing, split
+    in two or changing shape midway (which moves the centre of mass).
     """
     w = np.asarray(frames, dtype=np.float64).sum(2)  # (N, T, H, W) mass per pixel
     rows, cols = np.arange(w.shape[-2]), np.arange(w.shape[-1])
