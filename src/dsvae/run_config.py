@@ -47,6 +47,12 @@ class TrainConfig:
     kl_f_weight: float = 1.0  # weight on KL(q(f)||p(f)); 1 is the note's ELBO, other values change the objective
     kl_z_weight: float = 1.0  # weight on the z KL term; 1 is the note's ELBO
     kl_warmup_steps: int = 0  # >0: scale both KL terms linearly from 0 to their weight (changes the objective early on)
+    # a KL schedule (off by default): the weights start at kl_*_start, are held there for kl_hold_steps, then move
+    # linearly to kl_*_weight over kl_anneal_steps; it decides which latent learns a factor first (docs/results.md)
+    kl_f_start: float = 1.0  # weight on KL f at the start of the schedule
+    kl_z_start: float = 1.0  # weight on the z KL term at the start of the schedule
+    kl_hold_steps: int = 0  # steps at the start weights
+    kl_anneal_steps: int = 0  # steps of the linear move from the start weights to kl_f_weight, kl_z_weight
     # C-DSVAE's contrastive terms (Bai et al. 2021; dsvae.contrastive): 0 is off, the note's ELBO; >0 changes it
     contrastive_f_weight: float = 0.0  # on InfoNCE of f against f of the frame-shuffled sequence (raises I(f; x))
     contrastive_z_weight: float = 0.0  # on InfoNCE of z_1:T against the colour-jittered sequence (raises I(z; x))
@@ -68,7 +74,7 @@ class TrainConfig:
         check_finite_floats(self, "train")
         positive = ("batch_size", "max_steps", "log_every", "eval_every", "checkpoint_every", "max_bad_steps")
         check_positive(self, positive, "train")
-        for name in ("warmup_steps", "kl_warmup_steps", "sample_every"):
+        for name in ("warmup_steps", "kl_warmup_steps", "kl_hold_steps", "kl_anneal_steps", "sample_every"):
             if getattr(self, name) < 0:
                 raise DSVAEError(f"train.{name} must be >= 0, got {getattr(self, name)}")
         if self.lr <= 0:
@@ -80,7 +86,8 @@ class TrainConfig:
             raise DSVAEError(f"train.min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.grad_clip < 0 or self.max_minutes < 0:
             raise DSVAEError("train.grad_clip and train.max_minutes must be >= 0")
-        for name in ("kl_f_weight", "kl_z_weight", "contrastive_f_weight", "contrastive_z_weight", "mi_fz_weight"):
+        weights = ("kl_f_weight", "kl_z_weight", "kl_f_start", "kl_z_start")
+        for name in (*weights, "contrastive_f_weight", "contrastive_z_weight", "mi_fz_weight"):
             if getattr(self, name) < 0:
                 raise DSVAEError(f"train.{name} must be >= 0, got {getattr(self, name)}")
         if self.contrastive_temperature <= 0:

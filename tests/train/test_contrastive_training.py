@@ -12,7 +12,7 @@ import torch
 from dsvae.objective import elbo_terms
 from dsvae.run_config import RunConfig
 from dsvae.run_folder import read_metrics
-from dsvae.schedule import kl_scale
+from dsvae.schedule import kl_weights
 from dsvae.train.distributed import noise_seed
 from dsvae.train.loop import Trainer
 
@@ -36,7 +36,7 @@ def plain_elbo_loss(trainer: Trainer, x: torch.Tensor) -> float:
     tc = trainer.cfg.train
     torch.manual_seed(noise_seed(tc.seed, 0, trainer.step))
     trainer.model.train()
-    return elbo_terms(trainer.model(x), x, tc.kl_weights.scaled(kl_scale(trainer.step, tc))).loss.item()
+    return elbo_terms(trainer.model(x), x, kl_weights(trainer.step, tc)).loss.item()
 
 
 def test_with_every_weight_zero_the_loss_is_the_plain_elbo_and_no_view_is_encoded(

@@ -35,8 +35,8 @@ def test_the_logged_train_loss_is_the_minimised_one_during_kl_warm_up(
     train = dataclasses.replace(tiny_run_config.train, kl_warmup_steps=4, kl_z_weight=2.0, log_every=1, max_steps=3)
     Trainer(dataclasses.replace(tiny_run_config, train=train), tmp_path / "run", echo=False).run()
     records = [r for r in read_metrics(tmp_path / "run") if r["split"] == "train"]
-    assert [r["kl_scale"] for r in records] == [0.25, 0.5, 0.75]
+    assert [(r["kl_f_weight"], r["kl_z_weight"]) for r in records] == [(0.25, 0.5), (0.5, 1.0), (0.75, 1.5)]
     for r in records:
-        want = r["recon"] + r["kl_scale"] * (r["kl_f"] + 2.0 * r["kl_z"])
+        want = r["recon"] + r["kl_f_weight"] * r["kl_f"] + r["kl_z_weight"] * r["kl_z"]
         assert math.isclose(r["loss"], want, rel_tol=1e-5), r
         assert not math.isclose(r["loss"], -r["elbo"], rel_tol=1e-5)  # not the unweighted bound

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dsvae.run_config import TrainConfig
-from dsvae.schedule import kl_scale, learning_rate
+from dsvae.schedule import kl_scale, kl_weights, learning_rate
 from dsvae.train.sampler import StepBatchSampler
 
 
@@ -30,3 +32,16 @@ def test_schedules() -> None:
     assert abs(learning_rate(60, cfg) - 0.55) < 1e-12  # half-way down the cosine: (1 + 0.1) / 2
     assert abs(learning_rate(110, cfg) - 0.1) < 1e-12
     assert [kl_scale(s, cfg) for s in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
+
+
+def test_kl_schedule_holds_the_start_weights_then_moves_linearly_to_the_weights() -> None:
+    cfg = TrainConfig(kl_z_start=10.0, kl_f_start=0.5, kl_hold_steps=3, kl_anneal_steps=4, kl_z_weight=2.0)
+    got = [v for w in (kl_weights(s, cfg) for s in range(9)) for v in (w.f, w.z)]
+    want = [0.5, 10.0] * 4 + [0.625, 8.0, 0.75, 6.0, 0.875, 4.0, 1.0, 2.0, 1.0, 2.0]
+    assert got == pytest.approx(want)
+    # an anneal of 0 steps jumps from the start weights to the weights after the hold
+    jump = TrainConfig(kl_z_start=5.0, kl_hold_steps=2)
+    assert [kl_weights(s, jump).z for s in range(4)] == [5.0, 5.0, 1.0, 1.0]
+    # without a schedule the weights are the configured ones, times the warm-up
+    plain = TrainConfig(kl_f_weight=3.0, kl_warmup_steps=2)
+    assert [(kl_weights(s, plain).f, kl_weights(s, plain).z) for s in range(3)] == [(1.5, 0.5), (3.0, 1.0), (3.0, 1.0)]

@@ -35,7 +35,7 @@ from dsvae.outputs import sweep_partials
 from dsvae.pretrained import model_card
 from dsvae.run_config import RunConfig
 from dsvae.run_folder import CHECKPOINTS, CONFIG_NAME, SAMPLES, SUMMARY_NAME, check_run_folder, json_safe
-from dsvae.schedule import kl_scale, learning_rate
+from dsvae.schedule import kl_weights, learning_rate
 from dsvae.train import distributed as dist_utils
 from dsvae.train.checkpoint import check_trainer_state, find_checkpoint, load_checkpoint, save_checkpoint
 from dsvae.train.distributed import DistInfo
@@ -199,11 +199,11 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.model.train()
-        scale = kl_scale(self.step, tc)
+        weights = kl_weights(self.step, tc)
         with self._autocast():
             # the one place the loss is made: the logged "loss" is the one minimised, warm-up included
             out = self.net(x)
-            terms = elbo_terms(out, x, tc.kl_weights.scaled(scale)).as_dict()
+            terms = elbo_terms(out, x, weights).as_dict()
             if tc.contrastive:  # off by default: no augmented views, no extra passes
                 terms = self._add_contrastive(terms, out, x)
         t = {k: v.float() for k, v in terms.items()}
@@ -225,7 +225,7 @@ class Trainer:
             self.average.update(self.model, self.step)
         self.bad_in_row = 0
         values = {k: v.item() for k, v in t.items()}
-        values.update(lr=lr, grad_norm=grad_norm.item(), kl_scale=scale)
+        values.update(lr=lr, grad_norm=grad_norm.item(), kl_f_weight=weights.f, kl_z_weight=weights.z)
         return values
 
     def _add_contrastive(
