@@ -10,6 +10,7 @@ import pytest
 
 from dsvae.cli import main
 from dsvae.data import open_dataset
+from dsvae.data.shapes import WOBBLE
 
 
 def test_shapes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -19,6 +20,20 @@ def test_shapes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "wrote" in capsys.readouterr().out
     data = open_dataset(out, "test")
     assert len(data) == 4 and data.info.n_frames == 5 and data.info.extra["seed"] == 1
+    assert data.info.extra["wobble"] == WOBBLE == 2  # the default
+
+
+def test_shapes_without_wobble_draws_straight_paths(tmp_path: Path) -> None:
+    out = tmp_path / "straight"
+    assert main(["data", "shapes", "--out", str(out), "--train", "6", "--test", "2", "--wobble", "0", "--quiet"]) == 0
+    data = open_dataset(out, "train")
+    assert data.info.extra["wobble"] == 0
+    lit = np.asarray(data.frames[:]).max(-1) > 0  # (N, T, H, W)
+    rows, cols = np.arange(lit.shape[2]), np.arange(lit.shape[3])
+    cy = (lit.sum(3) * rows).sum(2) / lit.sum((2, 3))  # (N, T) centre of the shape
+    cx = (lit.sum(2) * cols).sum(2) / lit.sum((2, 3))
+    for c in (cy, cx):  # a constant step per frame on both axes (0 across the direction)
+        np.testing.assert_allclose(np.diff(c, 2, axis=1), 0.0, atol=1e-9)
 
 
 def test_array_with_labels(tmp_path: Path) -> None:
@@ -50,10 +65,11 @@ def test_moving_mnist_from_npy(tmp_path: Path) -> None:
         (["data", "fsdd", "--recordings", "{tmp}/nowhere"], "FSDD recordings folder .* does not exist"),
         (["data", "shapes", "--train", "0"], "--train must be >= 1"),
         (["data", "shapes", "--frames", "40"], "do not fit"),
+        (["data", "shapes", "--wobble", "-1"], "--wobble must be >= 0"),
         (["data", "array", "--from-array", "{tmp}/x.npy"], "array file .*x.npy does not exist"),
         (["data", "frames", "--from-frames", "{tmp}"], "has no sequence folders"),
     ],
-    ids=["sprites", "moving-mnist", "fsdd", "shapes-count", "shapes-fit", "array", "frames"],
+    ids=["sprites", "moving-mnist", "fsdd", "shapes-count", "shapes-fit", "shapes-wobble", "array", "frames"],
 )
 def test_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv, message) -> None:
     (tmp_path / "empty").mkdir()

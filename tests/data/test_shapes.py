@@ -15,9 +15,11 @@ from dsvae.data.shapes import (
     SHAPES,
     SIZE,
     SPEEDS,
+    WOBBLE,
     build_shapes,
     read_colour,
     read_motion,
+    read_shape,
     shape_mask,
 )
 
@@ -50,15 +52,34 @@ def test_content_is_constant_within_a_sequence_and_follows_the_labels(shapes: Pa
             assert (frame[on] == colours[colour]).all()  # one flat colour, the labelled one
 
 
-def test_motion_is_the_labelled_direction_and_speed(shapes: Path) -> None:
+def centres(frames: np.ndarray) -> np.ndarray:
+    """(T, H, W, 3) -> (T, 2): each frame's centre of the lit pixels as (y, x)."""
+    return np.array([np.argwhere(lit(f)).mean(axis=0) for f in frames])
+
+
+def test_motion_is_the_labelled_direction_and_speed_with_a_sideways_wobble(shapes: Path) -> None:
     data = open_dataset(shapes, "train")
     steps, speeds = list(DIRECTIONS.values()), list(SPEEDS.values())
+    sideways = []
     for n in range(len(data)):
         frames, (motion, direction, speed, _, _) = np.asarray(data.frames[n]), data.labels[n]
         assert motion == direction * len(SPEEDS) + speed
-        centres = np.array([np.argwhere(lit(f)).mean(axis=0) for f in frames])  # (T, 2) as (y, x)
+        c = centres(frames)  # (T, 2) as (y, x)
+        step = np.array(steps[direction]) * speeds[speed]
+        along = int(np.flatnonzero(step)[0])
+        np.testing.assert_allclose(np.diff(c[:, along]), step[along])  # the labelled step, every frame
+        sideways.append(np.ptp(c[:, 1 - along]))  # how far the shape strays across its direction
+    assert max(sideways) == pytest.approx(2 * WOBBLE)  # never further than the wobble either way of a straight line ...
+    assert np.mean(np.array(sideways) > 0) > 0.9  # ... and hardly ever straight (2 * WOBBLE + 1 shifts a frame)
+
+
+def test_without_wobble_the_paths_are_straight(tmp_path: Path) -> None:
+    data = open_dataset(build_shapes(tmp_path / "s", n_train=30, n_test=2, wobble=0), "train")
+    steps, speeds = list(DIRECTIONS.values()), list(SPEEDS.values())
+    for n in range(len(data)):
+        frames, (_, direction, speed, _, _) = np.asarray(data.frames[n]), data.labels[n]
         expected = np.array(steps[direction]) * speeds[speed]
-        np.testing.assert_allclose(np.diff(centres, axis=0), np.broadcast_to(expected, (len(frames) - 1, 2)))
+        np.testing.assert_allclose(np.diff(centres(frames), axis=0), np.broadcast_to(expected, (len(frames) - 1, 2)))
 
 
 def test_every_class_of_every_factor_occurs(shapes: Path) -> None:
@@ -93,6 +114,8 @@ def test_the_closed_form_readers_name_every_real_sequence(shapes: Path) -> None:
     x = as_model_frames(data.frames[:])
     assert (read_motion(x) == data.labels[:, 0]).all()
     assert (read_colour(x) == data.labels[:, 4]).all()
+    assert (read_shape(x) == data.labels[:, 3]).all()
+    assert set(data.labels[:, 3]) == set(range(len(SHAPES)))  # every shape was read, not one guessed
 
 
 def test_the_readers_survive_faint_and_blurred_shapes_and_see_time_reversed(shapes: Path) -> None:
@@ -102,6 +125,7 @@ def test_the_readers_survive_faint_and_blurred_shapes_and_see_time_reversed(shap
     blurred = sum(np.roll(np.roll(x, dy, -2), dx, -1) for dy in (-1, 0, 1) for dx in (-1, 0, 1)) / 9
     for y in (faint, blurred):
         assert (read_motion(y) == data.labels[:, 0]).all() and (read_colour(y) == data.labels[:, 4]).all()
+        assert (read_shape(y) == data.labels[:, 3]).all()
     # played backwards, every sequence moves the opposite way at the same speed
     opposite = {0: 1, 1: 0, 2: 3, 3: 2}
     direction, speed = data.labels[:, 1], data.labels[:, 2]
@@ -114,3 +138,13 @@ def test_the_colour_reader_reads_a_mixed_colour_as_the_dominant_one() -> None:
     x[0, :, 0, :4] = 1.0  # red on half the canvas
     x[0, :, 1, :1] = 1.0  # green on an eighth, overlapping the red: yellow there
     assert list(COLOURS)[read_colour(x)[0]] == "red"
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_shape_reader_prefers_the_drawn_mask_to_one_that_covers_it_or_fits_inside(shape: str) -> None:
+    # one shape, once bright and once faint, on a canvas shared with noise the masks cannot explain
+    x = np.random.default_rng(0).uniform(0, 0.05, size=(2, 3, 3, 32, 32))
+    for n, brightness in enumerate((1.0, 0.3)):
+        for t in range(3):
+            x[n, t, :, 4 + 3 * t : 4 + 3 * t + SIZE, 9 : 9 + SIZE][:, shape_mask(shape)] = brightness
+    assert [SHAPES[k] for k in read_shape(x)] == [shape, shape]

@@ -25,6 +25,7 @@ from dsvae.data import (
 from dsvae.data.folder import META_NAME
 from dsvae.data.mnist import DEFAULT_BASE_URL as MNIST_URL
 from dsvae.data.mnist import download_mnist
+from dsvae.data.shapes import WOBBLE
 from dsvae.data.sprite_sheets import DEFAULT_BASE_URL as SHEETS_URL
 from dsvae.data.sprite_sheets import SPRITES_COMMIT, download_sheets
 from dsvae.errors import DSVAEError
@@ -141,6 +142,13 @@ def _shapes(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", metavar="T", type=int, default=8, help="frames per sequence (default 8)")
     p.add_argument("--size", metavar="PIXELS", type=int, default=32, help="canvas size in pixels (default 32)")
     p.add_argument("--seed", metavar="N", type=int, default=0, help="seed of the generator")
+    p.add_argument(
+        "--wobble",
+        metavar="PIXELS",
+        type=int,
+        default=WOBBLE,
+        help=f"largest sideways shift of the shape in each frame (default {WOBBLE}; 0 draws straight paths)",
+    )
     p.set_defaults(func=_checked(run_shapes))
 
 
@@ -215,8 +223,10 @@ def run_shapes(args: argparse.Namespace) -> int:
     for name in ("train", "test", "frames", "size"):
         if getattr(args, name) < 1:
             raise DSVAEError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if args.wobble < 0:
+        raise DSVAEError(f"--wobble must be >= 0 pixels, got {args.wobble}")
     try:
-        out = build_shapes(args.out, args.train, args.test, args.frames, args.size, args.seed)
+        out = build_shapes(args.out, args.train, args.test, args.frames, args.size, args.seed, args.wobble)
     except ValueError as exc:  # a path that does not fit in the canvas
         raise DSVAEError(str(exc)) from exc
     return _report(out)
