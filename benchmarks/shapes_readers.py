@@ -2,11 +2,12 @@
 
     .venv/bin/python benchmarks/shapes_readers.py RUN --judge JUDGE [--data DIR] [--draws 3]
 
-On the shapes set the motion and the colour can be read without a trained classifier: the
-centre of mass gives the direction and speed, the brightness-weighted mean colour the colour
-(``dsvae.data.shapes.read_motion`` and ``read_colour``). This prints, for the real test
-sequences, the reconstructions, "dynamics kept" (f ~ p(f), z_1:T the posterior mean: motion)
-and "content kept" (f the posterior mean, z_1:T from the learned prior: colour), the accuracy
+On the shapes set every factor can be read without a trained classifier: the centre of mass
+gives the direction and speed, the brightness-weighted mean colour the colour, and least-squares
+template matching the shape (``dsvae.data.shapes.read_motion``, ``read_colour``, ``read_shape``).
+This prints, for the real test sequences, the reconstructions, "dynamics kept" (f ~ p(f),
+z_1:T the posterior mean: motion) and "content kept" (f the posterior mean, z_1:T from the
+learned prior: colour and shape), the accuracy
 by the judge and by the closed form over the whole test split, and their difference. Where
 they differ by more than a few points, look at the pictures before trusting either.
 """
@@ -20,7 +21,7 @@ import torch
 
 from dsvae import DSVAE
 from dsvae.data import open_dataset
-from dsvae.data.shapes import read_colour, read_motion
+from dsvae.data.shapes import read_colour, read_motion, read_shape
 from dsvae.errors import DSVAEError
 from dsvae.evaluate.judge import Judge
 from dsvae.run_folder import read_run_config
@@ -33,10 +34,10 @@ def decodes(model: DSVAE, x: torch.Tensor, seed: int) -> list[tuple[str, tuple[s
         post = model.encode(x)
         n = len(x)
         return [
-            ("real", ("motion", "colour"), x),
-            ("reconstructed", ("motion", "colour"), model.decode(post.f_mean, post.z_mean)),
+            ("real", ("motion", "colour", "shape"), x),
+            ("reconstructed", ("motion", "colour", "shape"), model.decode(post.f_mean, post.z_mean)),
             ("dynamics kept (new f)", ("motion",), model.decode(model.sample_f(n, generator=g), post.z_mean)),
-            ("content kept (new z)", ("colour",), model.decode(post.f_mean, model.sample_z(n, generator=g))),
+            ("content kept (new z)", ("colour", "shape"), model.decode(post.f_mean, model.sample_z(n, generator=g))),
         ]
 
 
@@ -56,7 +57,11 @@ def main(argv: list[str] | None = None) -> dict[tuple[str, str], tuple[float, fl
     if data.info.name != "shapes":
         p.error(f"the closed-form readers know the shapes set only; this data set is {data.info.name!r}")
     names = [f.name for f in data.info.factors]
-    readers = {"motion": (names.index("motion"), read_motion), "colour": (names.index("colour"), read_colour)}
+    readers = {
+        "motion": (names.index("motion"), read_motion),
+        "colour": (names.index("colour"), read_colour),
+        "shape": (names.index("shape"), read_shape),
+    }
     x = torch.from_numpy(np.array(data.frames[:])).permute(0, 1, 4, 2, 3).float() / 255
     labels = np.asarray(data.labels[:])
     rows: dict[tuple[str, str], list[tuple[float, float]]] = {}

@@ -27,15 +27,17 @@ def test_both_instruments_score_every_kind_of_sequence(
     run = make_run(tmp_path / "run", shapes_dir)
     table = module.main([str(run), "--judge", str(judge_dir), "--draws", "1"])
     assert set(table) == {
-        ("real", "motion"), ("real", "colour"), ("reconstructed", "motion"), ("reconstructed", "colour"),
-        ("dynamics kept (new f)", "motion"), ("content kept (new z)", "colour"),
+        ("real", "motion"), ("real", "colour"), ("real", "shape"),
+        ("reconstructed", "motion"), ("reconstructed", "colour"), ("reconstructed", "shape"),
+        ("dynamics kept (new f)", "motion"), ("content kept (new z)", "colour"), ("content kept (new z)", "shape"),
     }  # fmt: skip
-    assert table["real", "motion"][1] == table["real", "colour"][1] == 100.0  # the closed form reads real data exactly
+    for factor in ("motion", "colour", "shape"):  # the closed form reads real data exactly
+        assert table["real", factor][1] == 100.0
     assert table["real", "motion"][0] >= 90.0  # the fast judge passed its threshold on the same sequences
     # an untrained model draws no shape: neither instrument can find the labelled motion in most sequences
     assert table["dynamics kept (new f)", "motion"][1] < 50.0
     out = capsys.readouterr().out
-    assert out.count("\n| ") == 1 + 6 and out.count("\n|-") == 1  # header, six rows; one rule
+    assert out.count("\n| ") == 1 + 9 and out.count("\n|-") == 1  # header, nine rows; one rule
 
 
 def test_a_missing_run_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
