@@ -42,6 +42,28 @@ def test_resume_repeats_the_uninterrupted_run_exactly(tiny_run_config: RunConfig
     assert opt_a["trainer"] == opt_b["trainer"]
 
 
+def test_a_kl_schedule_resumes_exactly_and_logs_the_weights_each_step_used(
+    tiny_run_config: RunConfig, tmp_path: Path
+) -> None:
+    # the interruption (after step 4) falls inside the anneal (steps 3 to 5)
+    train = dataclasses.replace(
+        tiny_run_config.train, kl_z_start=10.0, kl_f_start=0.5, kl_hold_steps=3, kl_anneal_steps=3, log_every=1
+    )
+    cfg = dataclasses.replace(tiny_run_config, train=train)
+    Trainer(cfg, tmp_path / "one", echo=False).run()
+    Trainer(cfg, tmp_path / "two", echo=False, max_new_steps=4).run()
+    Trainer(cfg, tmp_path / "two", echo=False, resume=True).run()
+    a, b = weights(tmp_path / "one"), weights(tmp_path / "two")
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    for run in ("one", "two"):
+        rows = [r for r in read_metrics(tmp_path / run) if r["split"] == "train"]
+        logged = [w for r in rows for w in (r["kl_f_weight"], r["kl_z_weight"])]
+        # steps 0-2 held; the anneal starts at step 3 and moves a third of the way a step: z 10, 7, 4, 1
+        want = [0.5, 10.0] * 4 + [2 / 3, 7.0, 5 / 6, 4.0, 1.0, 1.0, 1.0, 1.0]
+        assert logged == pytest.approx(want), run
+
+
 def test_loss_falls_on_the_synthetic_set(tiny_run_config: RunConfig, tmp_path: Path) -> None:
     cfg = dataclasses.replace(
         tiny_run_config,
