@@ -124,6 +124,14 @@ def test_report_has_the_runs_name_log_loss_axes_and_a_content_table(shapes_dir: 
     assert "GIF: the matrix animated" in page and "PNG: every frame side by side" in page
 
 
+def test_the_header_names_the_data_set_and_its_folder(shapes_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "data").symlink_to(shapes_dir, target_is_directory=True)
+    page = build_report(make_run(tmp_path / "a", tmp_path / "data")).read_text()
+    assert "data shapes (folder data) &middot;" in page
+    page = build_report(make_run(tmp_path / "b", shapes_dir)).read_text()  # the folder carries the set's name
+    assert "data shapes &middot;" in page
+
+
 def index_with(run: Path, name: str, title: str = "t") -> None:
     index = json.loads((run / "show" / "index.json").read_text())
     index["pictures"][0]["files"] = [name]

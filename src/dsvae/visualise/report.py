@@ -183,6 +183,14 @@ def run_title(run: Path) -> str:
     return f"{r.parent.name}/{r.name}" if r.parent.name else r.name
 
 
+def data_label(path: str) -> str:
+    """The data set's name from its meta.json, with its folder's name where the two differ."""
+    if not path:
+        return "no data folder"
+    folder, name = Path(path).name, read_info(path).name
+    return name if name == folder else f"{name} (folder {folder})"
+
+
 def page(run: Path, show_dir: Path, root: Path, data_dir: Path | None) -> str:
     """The whole HTML page (every path checked against ``run``, pictures against ``root``)."""
     cfg = read_run_config(run)
@@ -190,7 +198,7 @@ def page(run: Path, show_dir: Path, root: Path, data_dir: Path | None) -> str:
         inside(run, run / METRICS_NAME, "metrics.jsonl")
     summary = read_json(inside(run, run / SUMMARY_NAME, SUMMARY_NAME)) if (run / SUMMARY_NAME).is_file() else {}
     step = summary.get("step") if isinstance(summary, dict) else None
-    data_name = Path(cfg.data.path).name if cfg.data.path else "no data folder"
+    data_name = data_label(cfg.data.path)
     title = f"{run_title(run)}: dsvae report"
     facts = f"data {esc(data_name)}" + (f" &middot; {esc(step)} steps" if step is not None else "")
     shown = pictures(show_dir, root) + training_samples(run)
