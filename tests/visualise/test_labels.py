@@ -42,6 +42,30 @@ def test_column_labels_too_wide_for_their_column_take_two_lines() -> None:
     assert long.shape[1] >= short.shape[1]  # the last label is not cut at the right edge
 
 
+def runs(mask: np.ndarray, min_gap: int) -> int:
+    """How many inked runs a 1-D mask has, a run ending only at ``min_gap`` or more blank pixels."""
+    on = np.flatnonzero(mask)
+    return 0 if on.size == 0 else 1 + int((np.diff(on) > min_gap).sum())
+
+
+def test_column_labels_wider_than_two_columns_never_touch_on_their_line() -> None:
+    pic = np.full((20, 6 * 20, 3), 255, np.uint8)
+    rows, cols = Axis(1, 20, 0), Axis(6, 20, 0)
+    words = [f"sequence{i}" for i in range(6)]  # one word each, wider than two 20-pixel columns
+    band = draw_labels(pic, Labels(cols=words), rows, cols)[:-20]  # the column labels above the picture
+    ink = band.mean(-1) < 128
+    lines, start = [], None  # text lines: stretches of inked pixel rows
+    for y, inked in enumerate([*ink.any(1), False]):
+        if inked and start is None:
+            start = y
+        elif not inked and start is not None:
+            lines.append(ink[start:y].any(0))
+            start = None
+    assert len(lines) >= 3  # two lines would put neighbours-but-one on top of each other
+    # each word stands apart from the others on its line (letters are at most 2 px apart)
+    assert sum(runs(line, 3) for line in lines) == len(words)
+
+
 def test_wide_pictures_shrink_by_a_whole_factor_and_keep_their_values() -> None:
     pic = np.zeros((30, 2 * MAX_WIDTH + 100, 3), np.uint8)
     pic[:, :MAX_WIDTH] = 200

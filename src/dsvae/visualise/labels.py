@@ -75,7 +75,8 @@ def text_size(draw: ImageDraw.ImageDraw, text: str, fnt: Font) -> tuple[float, f
 def draw_labels(picture: np.ndarray, labels: Labels, rows: Axis, cols: Axis, max_width: int = MAX_WIDTH) -> np.ndarray:
     """The picture (shrunk to ``max_width`` if wider) with its title and labels around it: (H', W', 3) uint8.
 
-    Column labels that do not fit their column alternate between two lines.
+    Column labels that do not fit their column take turns on as many lines as it needs for
+    labels on one line never to touch: two for a label up to two columns wide, and so on.
     """
     pic, k = shrink(picture, max_width)
     scale = 1.0 / k
@@ -84,9 +85,11 @@ def draw_labels(picture: np.ndarray, labels: Labels, rows: Axis, cols: Axis, max
     line = text_size(probe, "Ag", fnt)[1] + MARGIN
     row_w = max((text_size(probe, t, fnt)[0] for t in labels.rows), default=0)
     left = row_w + 2 * MARGIN if row_w else 0
+    # room on the left for a first column label wider than twice its column's centre
+    widths = [text_size(probe, t, fnt)[0] for t in labels.cols[: cols.n]]
+    left = max(left, math.ceil(max((w / 2 - cols.centre(i, scale) for i, w in enumerate(widths)), default=0)))
     col_w = max((text_size(probe, t, fnt)[0] for t in labels.cols), default=0)
-    stagger = bool(labels.cols) and col_w > cols.pitch(scale) - MARGIN
-    col_lines = (2 if stagger else 1) if labels.cols else 0
+    col_lines = max(1, math.ceil((col_w + MARGIN) / cols.pitch(scale))) if labels.cols else 0
     title_h = line + MARGIN if labels.title else 0
     top = title_h + col_lines * line
     title_w = text_size(probe, labels.title, fnt)[0] + 2 * MARGIN if labels.title else 0
@@ -100,8 +103,8 @@ def draw_labels(picture: np.ndarray, labels: Labels, rows: Axis, cols: Axis, max
     for i, text in enumerate(labels.cols[: cols.n]):
         w = text_size(draw, text, fnt)[0]
         x = left + cols.centre(i, scale) - w / 2
-        y = title_h + (i % 2 if stagger else 0) * line
-        draw.text((max(0.0, x), y), text, fill=TEXT_COLOUR, font=fnt)
+        y = title_h + (i % col_lines) * line
+        draw.text((x, y), text, fill=TEXT_COLOUR, font=fnt)
     for i, text in enumerate(labels.rows[: rows.n]):
         w, h = text_size(draw, text, fnt)
         y = top + rows.centre(i, scale) - h / 2 - 2  # the font's bounding box starts a little below y
