@@ -36,11 +36,11 @@ PRESETS: dict[str, RunConfig] = {
         train=TrainConfig(lr=1e-3, batch_size=32, max_steps=10000),
     ),
     # the zero-download synthetic set (32x32, 8 frames), sized for the quick start on 2 CPU cores:
-    # 4000 steps (32 passes over its 2000 sequences) at about 0.1 s a step. q(f) pools the frames by
-    # their mean, and the z KL term is weighted 10 for 3000 steps, then brought to the ELBO's 1 by
-    # step 3500 (the last 500 steps train the ELBO): while z is expensive, the shape and colour are
-    # learned in f. With the note's bi-LSTM q(f) and the plain ELBO the colour goes to z, and with
-    # the weight released at step 2000 a quarter of it drifted back (docs/results.md).
+    # 6000 steps (48 passes over its 2000 sequences) at about 0.1 s a step. q(f) pools the frames by
+    # their mean, and the z KL term is weighted 10 for 4500 steps, then brought to the ELBO's 1 by
+    # step 5250 (the last 750 steps train the ELBO): while z is expensive, the shape and colour are
+    # learned in f. With the note's bi-LSTM q(f) and the plain ELBO the colour goes to z; with 4000
+    # steps the shapes were still too soft to tell apart when z_1:T was redrawn (docs/results.md).
     "shapes": RunConfig(
         model=DSVAEConfig(
             image_size=32, n_channels=32, dim_hidden=128, dim_f=32, dim_z=8, dim_h=64, f_aggregate="mean"
@@ -49,11 +49,11 @@ PRESETS: dict[str, RunConfig] = {
         train=TrainConfig(
             lr=2e-3,
             batch_size=16,
-            max_steps=4000,
+            max_steps=6000,
             warmup_steps=20,
             kl_z_start=10.0,
-            kl_hold_steps=3000,
-            kl_anneal_steps=500,
+            kl_hold_steps=4500,
+            kl_anneal_steps=750,
             log_every=25,
             eval_every=250,
             checkpoint_every=500,
