@@ -183,12 +183,15 @@ def run_title(run: Path) -> str:
     return f"{r.parent.name}/{r.name}" if r.parent.name else r.name
 
 
-def data_label(path: str) -> str:
-    """The data set's name from its meta.json, with its folder's name where the two differ."""
-    if not path:
+def data_label(data_dir: Path | None) -> str:
+    """The data set's name from its meta.json, with its folder's name where the two differ; the
+    folder's name alone once the folder has moved (the pictures may have been drawn before)."""
+    if data_dir is None:
         return "no data folder"
-    folder, name = Path(path).name, read_info(path).name
-    return name if name == folder else f"{name} (folder {folder})"
+    if not (data_dir / "meta.json").is_file():
+        return data_dir.name
+    name = read_info(data_dir).name
+    return name if name == data_dir.name else f"{name} (folder {data_dir.name})"
 
 
 def page(run: Path, show_dir: Path, root: Path, data_dir: Path | None) -> str:
@@ -198,7 +201,7 @@ def page(run: Path, show_dir: Path, root: Path, data_dir: Path | None) -> str:
         inside(run, run / METRICS_NAME, "metrics.jsonl")
     summary = read_json(inside(run, run / SUMMARY_NAME, SUMMARY_NAME)) if (run / SUMMARY_NAME).is_file() else {}
     step = summary.get("step") if isinstance(summary, dict) else None
-    data_name = data_label(cfg.data.path)
+    data_name = data_label(data_dir)
     title = f"{run_title(run)}: dsvae report"
     facts = f"data {esc(data_name)}" + (f" &middot; {esc(step)} steps" if step is not None else "")
     shown = pictures(show_dir, root) + training_samples(run)
