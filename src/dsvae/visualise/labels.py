@@ -88,12 +88,12 @@ def draw_labels(picture: np.ndarray, labels: Labels, rows: Axis, cols: Axis, max
     # room on the left for a first column label wider than twice its column's centre
     widths = [text_size(probe, t, fnt)[0] for t in labels.cols[: cols.n]]
     left = max(left, math.ceil(max((w / 2 - cols.centre(i, scale) for i, w in enumerate(widths)), default=0)))
-    col_w = max((text_size(probe, t, fnt)[0] for t in labels.cols), default=0)
+    col_w = max(widths, default=0)
     col_lines = max(1, math.ceil((col_w + MARGIN) / cols.pitch(scale))) if labels.cols else 0
     title_h = line + MARGIN if labels.title else 0
     top = title_h + col_lines * line
     title_w = text_size(probe, labels.title, fnt)[0] + 2 * MARGIN if labels.title else 0
-    col_right = [left + cols.centre(i, scale) + text_size(probe, t, fnt)[0] / 2 for i, t in enumerate(labels.cols)]
+    col_right = [left + cols.centre(i, scale) + w / 2 for i, w in enumerate(widths)]
     width = max(left + pic.shape[1], title_w, math.ceil(max(col_right, default=0) + MARGIN))
     canvas = Image.new("RGB", (width, top + pic.shape[0]), (255, 255, 255))
     canvas.paste(Image.fromarray(pic, "RGB"), (int(left), int(top)))
