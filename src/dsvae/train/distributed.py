@@ -56,8 +56,11 @@ def init(info: DistInfo, device: torch.device) -> None:
         dist.init_process_group(backend=backend, rank=info.rank, world_size=info.world_size)
 
 
-def shutdown(info: DistInfo) -> None:
+def shutdown(info: DistInfo, wait: bool = False) -> None:
+    """Leave the process group; ``wait``: first meet every other process at a barrier (normal exit only)."""
     if info.enabled and dist.is_initialized():
+        if wait:
+            dist.barrier()
         dist.destroy_process_group()
 
 

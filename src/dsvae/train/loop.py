@@ -367,6 +367,7 @@ class Trainer:
     def run(self) -> TrainResult:
         """Train until max_steps, the time budget, max_new_steps or a stop request; checkpoint; return."""
         dist_utils.init(self.dist, self.device)
+        finished = False
         try:
             self._open_data()  # before the lock: a refused data folder leaves the run folder untouched
             self._own_folder()
@@ -375,11 +376,18 @@ class Trainer:
             if self.dist.is_main and not self.resume:
                 write_json(self.run_dir / CONFIG_NAME, to_dict(self.cfg))
                 self.log.info(f"run folder {self.run_dir}; parameters {self.model.num_parameters()}")
-            return self._loop()
+            result = self._loop()
+            finished = True
+            return result
         finally:
             self.log.close()
             self.lock.release()
-            dist_utils.shutdown(self.dist)
+            if self.dist.enabled and hasattr(self, "net"):
+                del self.net  # DDP's reducer holds the process group: let it go before the group is destroyed
+            # on a normal finish every process waits for the others before leaving the group, so no
+            # process tears gloo down while a peer still talks to it; after an error one process may be
+            # gone already, and a barrier would hang the rest
+            dist_utils.shutdown(self.dist, wait=finished)
 
     def _own_folder(self) -> None:
         """Rank 0 locks the run folder (every process stops if it cannot) and sweeps killed writes."""
