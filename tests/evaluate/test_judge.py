@@ -8,14 +8,19 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from dsvae.cli import main
 from dsvae.data import SequenceDataset, build_shapes, read_info
+from dsvae.data.folder import Factor
 from dsvae.errors import DSVAEError
-from dsvae.evaluate.judge import Judge, JudgeConfig
-from dsvae.evaluate.judge_train import train_and_save
+from dsvae.evaluate.judge import DataSignature, Judge, JudgeConfig
+from dsvae.evaluate.judge_train import masked_cross_entropy, mixup, train_and_save
 
 from .conftest import FAST_JUDGE, unlabelled_copy
+
+_FACTORS = [Factor("motion", "dynamic", list("abcd")), Factor("colour", "static", list("xyz"))]
+_SIGNATURE = DataSignature("toy", "image", [3, 16, 16], 8, _FACTORS)
 
 
 def test_judge_learns_every_shapes_factor(judge_dir: Path) -> None:
@@ -167,3 +172,60 @@ def test_a_conv_lstm_judge_saved_before_the_reading_choice_loads_reading_the_end
         assert torch.equal(a, b)
     with pytest.raises(DSVAEError, match=r"judge\.lstm_reading"):
         JudgeConfig(lstm_reading="last")
+
+
+@pytest.mark.parametrize("arch", ["conv-tcn", "conv-lstm"])
+def test_a_motion_path_cannot_see_what_stays_still(arch: str) -> None:
+    """dynamic_input="motion": a still image added to every frame moves no dynamic head; it moves the static ones."""
+    torch.manual_seed(0)
+    net = Judge(JudgeConfig(arch=arch, dynamic_input="motion"), _SIGNATURE).net.eval()
+    x = torch.rand(3, 8, 3, 16, 16) * 0.5
+    still = torch.rand(3, 1, 3, 16, 16) * 0.5  # one picture per sequence, the same in every frame
+    with torch.no_grad():
+        before, after = net.classify(x), net.classify(x + still)
+    torch.testing.assert_close(after[0], before[0], rtol=0, atol=1e-5)  # dynamic head
+    assert not torch.allclose(after[1], before[1], atol=1e-3)  # static head
+
+
+def test_a_silhouette_path_cannot_see_colours() -> None:
+    """dynamic_input="silhouette": swapping the colour channels of a sequence moves no dynamic head."""
+    torch.manual_seed(0)
+    net = Judge(JudgeConfig(arch="conv-tcn", dynamic_input="silhouette"), _SIGNATURE).net.eval()
+    x = torch.rand(3, 8, 3, 16, 16)
+    with torch.no_grad():
+        before, after = net.classify(x), net.classify(x[:, :, [2, 0, 1]])
+    torch.testing.assert_close(after[0], before[0], rtol=0, atol=1e-5)
+    assert not torch.allclose(after[1], before[1], atol=1e-3)
+
+
+def test_a_judge_saved_before_the_motion_path_loads_reading_the_frames(shapes_dir: Path, tmp_path: Path) -> None:
+    old = train_and_save(shapes_dir, tmp_path / "old", dataclasses.replace(FAST_JUDGE, steps=5))
+    meta = json.loads((tmp_path / "old" / "config.json").read_text())
+    del meta["config"]["judge"]["dynamic_input"], meta["config"]["judge"]["mixup"]
+    (tmp_path / "old" / "config.json").write_text(json.dumps(meta))
+    again = Judge.load(tmp_path / "old")
+    assert again.cfg.dynamic_input == "frames" and again.cfg.mixup == 0
+    x = SequenceDataset(shapes_dir, "test").get_batch(list(range(4)))["x"]
+    for a, b in zip(old.probabilities(x), again.probabilities(x), strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(DSVAEError, match=r"judge\.dynamic_input"):
+        JudgeConfig(dynamic_input="edges")
+    with pytest.raises(DSVAEError, match=r"judge\.mixup"):
+        JudgeConfig(mixup=1.5)
+
+
+def test_mixup_trains_towards_both_labels_in_proportion() -> None:
+    """The mixed loss equals the cross-entropy against the soft label, computed independently."""
+    g = torch.Generator().manual_seed(0)
+    pool, labels = torch.rand(50, 4, 6), torch.randint(0, 5, (50, 2), generator=g)
+    xb, yb = pool[:20], labels[:20]
+    mixed, (y_mix, share) = mixup(xb, yb, pool, labels, 0.5, g)
+    alone = share == 1
+    assert 0 < int(alone.sum()) < 20 and bool((share[~alone] >= 0.55).all() and (share <= 1).all())
+    assert torch.equal(mixed[alone], xb[alone]) and torch.equal(y_mix[alone], yb[alone])
+    logits = torch.randn(20, 5, generator=g)
+    keep = torch.ones(20, dtype=torch.bool)
+    soft = share[:, None] * F.one_hot(yb[:, 0], 5) + (1 - share[:, None]) * F.one_hot(y_mix[:, 0], 5)
+    expected = -(soft * logits.log_softmax(-1)).sum(-1).mean()
+    got = masked_cross_entropy(logits, yb[:, 0], keep, y_mix[:, 0], share)
+    torch.testing.assert_close(got, expected)

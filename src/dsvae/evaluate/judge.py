@@ -46,11 +46,13 @@ from dsvae.outputs import atomic_folder, check_output_folder
 from dsvae.pretrained import CONFIG_NAME, load_weights, read_config, save_module
 
 KIND = "judge"
+SILHOUETTE_FULL = 0.25  # dynamic_input="silhouette": the intensity at which a pixel counts as fully drawn
 
 
 Arch = Literal["conv-tcn", "conv-lstm", "pooled"]
 ARCHS: tuple[str, ...] = typing.get_args(Arch)
 LSTMReading = Literal["ordered", "mean", "ends"]
+DynamicInput = Literal["frames", "motion", "silhouette"]
 
 
 @dataclass
@@ -69,7 +71,13 @@ class JudgeConfig:
     lr: float = 3e-3  # Adam peak learning rate: 5% linear warm-up (without it 3e-3 stalled on shapes), cosine to 0
     weight_decay: float = 1e-4  # light L2 regularisation (Adam weight decay); the data sets are small
     augment: bool = True  # train on label-preserving corruptions (augment.py); generated sequences look like them
+    mixup: float = 0.0  # fraction of training sequences mixed with any other (weight 0.55-0.9 on their own), every head
+    # trained towards the two labels in proportion: a mixture of two motions is read as the one it mostly shows
     residual: bool = True  # images: each frame also enters as its difference from the sequence's mean (what moves)
+    dynamic_input: DynamicInput = "frames"  # images: what the dynamic heads read. "frames": the shared frame net's
+    # features (frames and residuals); "motion": a frame net of their own that sees the residuals only, so that the
+    # look of a character (what a new f redraws) cannot sway the reading of its motion; "silhouette": the same, on the
+    # changes of the frames' silhouettes (brightest channel, full at 0.25) rather than of their colours
     threshold: float = 0.99  # every head must reach this on the real test split (the papers' Sprites judges do)
     robust_threshold: float = 0.9  # ... and this on each corruption of it (a half-and-half blend is harder)
     max_train: int = 0  # >0: train on at most this many sequences (quick tests); 0 means all
@@ -86,6 +94,8 @@ class JudgeConfig:
         for name in ("threshold", "robust_threshold"):
             if not 0 <= getattr(self, name) <= 1:
                 raise DSVAEError(f"judge.{name} must be in [0, 1], got {getattr(self, name)}")
+        if not 0 <= self.mixup <= 1:
+            raise DSVAEError(f"judge.mixup must be in [0, 1], got {self.mixup}")
         if self.max_train < 0:
             raise DSVAEError(f"judge.max_train must be >= 0, got {self.max_train}")
 
@@ -145,25 +155,40 @@ class JudgeNet(nn.Module):
             self.size = cfg.image_size or H
             self.residual = cfg.residual
             c_in = 2 * C if cfg.residual else C
-            if cfg.arch == "conv-lstm":
-                self.frame_net = LeakyConvNet(c_in, self.size, cfg.width, D)
-            else:
-                self.frame_net = FrameConvNet(c_in, self.size, cfg.width, D, with_mean=cfg.arch == "conv-tcn")
+            self.frame_net = self._frame_net(cfg, c_in, D)
+        # the dynamic heads' own path (images only): a frame net on the residuals and its own temporal module
+        self.split = not self.vector and cfg.dynamic_input != "frames" and any(self.dynamic)
+        self.silhouette = cfg.dynamic_input == "silhouette"
+        if self.split:
+            self.motion_net: nn.Module = self._frame_net(cfg, 1 if self.silhouette else C, D)
+            self.motion_temporal = self._temporal(cfg, D, L)
         if cfg.arch == "conv-lstm":
-            self.temporal: nn.Module = nn.LSTM(D, L, batch_first=True, bidirectional=True)
+            self.temporal: nn.Module = self._temporal(cfg, D, L)
             self.ordered = [cfg.lstm_reading == "ordered" and d for d in self.dynamic]
             self.heads = nn.ModuleList(
                 nn.Linear(2 * L * n_frames if o else 2 * L, n) for o, n in zip(self.ordered, n_classes, strict=True)
             )
             return
-        self.temporal = nn.Sequential(
-            nn.Conv1d(D, L, 3, padding=1), nn.ReLU(), nn.Conv1d(L, L, 3, padding=1), nn.ReLU()
-        )  # (B, D, T) -> (B, L, T); two layers see five frames, enough for a motion's direction and speed
+        self.temporal = self._temporal(cfg, D, L)
         ordered = [cfg.arch == "conv-tcn" and d for d in self.dynamic]
         self.heads = nn.ModuleList(
             nn.Linear(L * n_frames if o else L, n) for o, n in zip(ordered, n_classes, strict=True)
         )
         self.ordered = ordered
+
+    def _frame_net(self, cfg: JudgeConfig, channels: int, dim: int) -> nn.Module:
+        if cfg.arch == "conv-lstm":
+            return LeakyConvNet(channels, self.size, cfg.width, dim)
+        return FrameConvNet(channels, self.size, cfg.width, dim, with_mean=cfg.arch == "conv-tcn")
+
+    @staticmethod
+    def _temporal(cfg: JudgeConfig, dim: int, width: int) -> nn.Module:
+        if cfg.arch == "conv-lstm":
+            return nn.LSTM(dim, width, batch_first=True, bidirectional=True)
+        # (B, D, T) -> (B, L, T); two layers see five frames, enough for a motion's direction and speed
+        return nn.Sequential(
+            nn.Conv1d(dim, width, 3, padding=1), nn.ReLU(), nn.Conv1d(width, width, 3, padding=1), nn.ReLU()
+        )
 
     def shrink(self, x: Tensor) -> Tensor:
         """Bring frames to what the frame net reads: (B, T, C, H, W) -> (B, T, C, S, S); vectors unchanged."""
@@ -175,27 +200,44 @@ class JudgeNet(nn.Module):
 
     def classify(self, small: Tensor) -> list[Tensor]:
         """Shrunk frames (B, T, C, S, S) or (B, T, V) -> logits, one (B, n_k) per factor."""
-        B, T = small.shape[:2]
+        T = small.shape[1]
         if self.n_frames != T and any(self.ordered):
             raise DSVAEError(f"the judge reads sequences of {self.n_frames} frames, got {T}")
+        moving = None
         if self.vector:
             small = (small - self.feat_mean) / self.feat_std
-        elif self.residual:
-            # a faintly drawn moving limb on an average character is clearer once the still part is removed
-            small = torch.cat([small, small - small.mean(1, keepdim=True)], 2)  # (B, T, 2C, S, S)
-        h = self.frame_net(small.flatten(0, 1)).view(B, T, -1)  # (B, T, D)
+        else:
+            moving = small - small.mean(1, keepdim=True)  # (B, T, C, S, S): what moves
+            if self.residual:
+                # a faintly drawn moving limb on an average character is clearer once the still part is removed
+                small = torch.cat([small, moving], 2)  # (B, T, 2C, S, S)
+        summary, flat = self._read(self.frame_net, self.temporal, small)
+        if not self.split:
+            return [head(flat if o else summary) for head, o in zip(self.heads, self.ordered, strict=True)]
+        assert moving is not None
+        if self.silhouette:
+            drawn = (small[:, :, : moving.shape[2]].amax(2, keepdim=True) / SILHOUETTE_FULL).clamp(0, 1)
+            moving = drawn - drawn.mean(1, keepdim=True)  # (B, T, 1, S, S)
+        m_summary, m_flat = self._read(self.motion_net, self.motion_temporal, moving)
+        return [
+            head((m_flat if o else m_summary) if d else (flat if o else summary))
+            for head, o, d in zip(self.heads, self.ordered, self.dynamic, strict=True)
+        ]
+
+    def _read(self, frame_net: nn.Module, temporal: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Frames (B, T, ...) -> (a summary over time (B, F), the features in time order flattened (B, T*F))."""
+        B, T = x.shape[:2]
+        h = frame_net(x.flatten(0, 1)).view(B, T, -1)  # (B, T, D)
         if self.arch == "conv-lstm":
-            out, _ = self.temporal(h)  # (B, T, 2L)
+            out, _ = temporal(h)  # (B, T, 2L)
             if self.lstm_reading == "ends":
                 L = out.shape[-1] // 2
                 summary = torch.cat([out[:, -1, :L], out[:, 0, L:]], -1)  # (B, 2L): both directions' last states
             else:
                 summary = out.mean(1)  # (B, 2L): every frame's reading counts equally
-            flat = out.flatten(1)  # (B, T*2L) in time order
-            return [head(flat if o else summary) for head, o in zip(self.heads, self.ordered, strict=True)]
-        seq = self.temporal(h.transpose(1, 2))  # (B, L, T)
-        pooled, flat = seq.mean(-1), seq.flatten(1)  # (B, L), (B, L*T) in time order
-        return [head(flat if o else pooled) for head, o in zip(self.heads, self.ordered, strict=True)]
+            return summary, out.flatten(1)  # (B, T*2L) in time order
+        seq = temporal(h.transpose(1, 2))  # (B, L, T)
+        return seq.mean(-1), seq.flatten(1)  # (B, L), (B, L*T) in time order
 
     def forward(self, x: Tensor) -> list[Tensor]:
         """x (B, T, C, H, W) in [0, 1] or (B, T, V) -> logits, one (B, n_k) per factor."""
@@ -402,6 +444,7 @@ class Judge:
                 fields.update(arch="pooled", augment=False)
             fields.setdefault("residual", False)  # written before frames entered with their residual
             fields.setdefault("lstm_reading", "ends")  # written before the LSTM's reading was a choice
+            fields.setdefault("dynamic_input", "frames")  # written before the dynamic heads had a path of their own
             cfg = from_dict(JudgeConfig, fields, where="judge")
             d = dict(meta["data"])
             factors = [Factor(**f) for f in d.pop("factors")]
