@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from dsvae.cli import main
 from dsvae.data import SequenceDataset, build_shapes, read_info
 from dsvae.data.folder import Factor
 from dsvae.errors import DSVAEError
 from dsvae.evaluate.judge import DataSignature, Judge, JudgeConfig
-from dsvae.evaluate.judge_train import masked_cross_entropy, mixup, train_and_save
+from dsvae.evaluate.judge_train import train_and_save
 
 from .conftest import FAST_JUDGE, unlabelled_copy
 
@@ -201,31 +200,12 @@ def test_a_silhouette_path_cannot_see_colours() -> None:
 def test_a_judge_saved_before_the_motion_path_loads_reading_the_frames(shapes_dir: Path, tmp_path: Path) -> None:
     old = train_and_save(shapes_dir, tmp_path / "old", dataclasses.replace(FAST_JUDGE, steps=5))
     meta = json.loads((tmp_path / "old" / "config.json").read_text())
-    del meta["config"]["judge"]["dynamic_input"], meta["config"]["judge"]["mixup"]
+    del meta["config"]["judge"]["dynamic_input"]
     (tmp_path / "old" / "config.json").write_text(json.dumps(meta))
     again = Judge.load(tmp_path / "old")
-    assert again.cfg.dynamic_input == "frames" and again.cfg.mixup == 0
+    assert again.cfg.dynamic_input == "frames"
     x = SequenceDataset(shapes_dir, "test").get_batch(list(range(4)))["x"]
     for a, b in zip(old.probabilities(x), again.probabilities(x), strict=True):
         assert torch.equal(a, b)
     with pytest.raises(DSVAEError, match=r"judge\.dynamic_input"):
         JudgeConfig(dynamic_input="edges")
-    with pytest.raises(DSVAEError, match=r"judge\.mixup"):
-        JudgeConfig(mixup=1.5)
-
-
-def test_mixup_trains_towards_both_labels_in_proportion() -> None:
-    """The mixed loss equals the cross-entropy against the soft label, computed independently."""
-    g = torch.Generator().manual_seed(0)
-    pool, labels = torch.rand(50, 4, 6), torch.randint(0, 5, (50, 2), generator=g)
-    xb, yb = pool[:20], labels[:20]
-    mixed, (y_mix, share) = mixup(xb, yb, pool, labels, 0.5, g)
-    alone = share == 1
-    assert 0 < int(alone.sum()) < 20 and bool((share[~alone] >= 0.55).all() and (share <= 1).all())
-    assert torch.equal(mixed[alone], xb[alone]) and torch.equal(y_mix[alone], yb[alone])
-    logits = torch.randn(20, 5, generator=g)
-    keep = torch.ones(20, dtype=torch.bool)
-    soft = share[:, None] * F.one_hot(yb[:, 0], 5) + (1 - share[:, None]) * F.one_hot(y_mix[:, 0], 5)
-    expected = -(soft * logits.log_softmax(-1)).sum(-1).mean()
-    got = masked_cross_entropy(logits, yb[:, 0], keep, y_mix[:, 0], share)
-    torch.testing.assert_close(got, expected)

@@ -71,8 +71,6 @@ class JudgeConfig:
     lr: float = 3e-3  # Adam peak learning rate: 5% linear warm-up (without it 3e-3 stalled on shapes), cosine to 0
     weight_decay: float = 1e-4  # light L2 regularisation (Adam weight decay); the data sets are small
     augment: bool = True  # train on label-preserving corruptions (augment.py); generated sequences look like them
-    mixup: float = 0.0  # fraction of training sequences mixed with any other (weight 0.55-0.9 on their own), every head
-    # trained towards the two labels in proportion: a mixture of two motions is read as the one it mostly shows
     residual: bool = True  # images: each frame also enters as its difference from the sequence's mean (what moves)
     dynamic_input: DynamicInput = "frames"  # images: what the dynamic heads read. "frames": the shared frame net's
     # features (frames and residuals); "motion": a frame net of their own that sees the residuals only, so that the
@@ -94,8 +92,6 @@ class JudgeConfig:
         for name in ("threshold", "robust_threshold"):
             if not 0 <= getattr(self, name) <= 1:
                 raise DSVAEError(f"judge.{name} must be in [0, 1], got {getattr(self, name)}")
-        if not 0 <= self.mixup <= 1:
-            raise DSVAEError(f"judge.mixup must be in [0, 1], got {self.mixup}")
         if self.max_train < 0:
             raise DSVAEError(f"judge.max_train must be >= 0, got {self.max_train}")
 

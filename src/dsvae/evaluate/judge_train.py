@@ -82,63 +82,22 @@ def head_accuracy(judge: Judge, x: Tensor, labels: Tensor, batch_size: int) -> d
     return {name: float(correct[k] / len(x)) for k, name in enumerate(judge.factor_names)}
 
 
-def mixup(
-    xb: Tensor, yb: Tensor, pool: Tensor, labels: Tensor, rate: float, gen: torch.Generator
-) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-    """Mix a ``rate`` of the batch with random sequences of the pool, each keeping 0.55-0.9 of itself.
-
-    Returns the batch and (the partners' labels (B, K), each sequence's own share (B,)); an unmixed
-    sequence is its own partner with share 1.
-    """
-    B = len(xb)
-    chosen = torch.rand(B, generator=gen) < rate
-    mate = torch.randint(len(pool), (B,), generator=gen)
-    share = torch.where(chosen, 0.55 + 0.35 * torch.rand(B, generator=gen), torch.ones(B))
-    xb = mix(xb, as_float(pool[mate]), share)
-    return xb, (torch.where(chosen[:, None], labels[mate], yb), share)
-
-
 def lr_factor(step: int, total: int) -> float:
     """Linear warm-up over the first 5% of the steps, then a cosine decay to 0."""
     return warmup_cosine(step, total, warmup=max(1, total // 20))
 
 
-def masked_cross_entropy(
-    logits: Tensor, y: Tensor, keep: Tensor, y_mix: Tensor | None = None, weight: Tensor | None = None
-) -> Tensor:
-    """Cross-entropy (B, n) vs labels (B,) averaged over the sequences where ``keep`` (B,) is True.
-
-    With ``y_mix`` and ``weight`` (B,), the target of sequence b is ``weight[b]`` on y[b] and the rest on
-    y_mix[b] (a mixup's soft label).
-    """
+def masked_cross_entropy(logits: Tensor, y: Tensor, keep: Tensor) -> Tensor:
+    """Cross-entropy (B, n) vs labels (B,) averaged over the sequences where ``keep`` (B,) is True."""
     losses = F.cross_entropy(logits, y, reduction="none")
-    if y_mix is not None and weight is not None:
-        losses = weight * losses + (1 - weight) * F.cross_entropy(logits, y_mix, reduction="none")
     return (losses * keep).sum() / keep.sum().clamp_min(1)
 
 
-def train_step(
-    judge: Judge,
-    opt: torch.optim.Optimizer,
-    x: Tensor,
-    y: Tensor,
-    keep: Tensor,
-    mixed: tuple[Tensor, Tensor] | None = None,
-) -> float:
-    """One step on sequences x (B, ...), labels y (B, K) and kept labels keep (B, K): the sum of the heads' losses.
-
-    ``mixed``: (y_mix (B, K), weight (B,)), the partners' labels and the sequences' own share after a mixup.
-    """
+def train_step(judge: Judge, opt: torch.optim.Optimizer, x: Tensor, y: Tensor, keep: Tensor) -> float:
+    """One step on sequences x (B, ...), labels y (B, K) and kept labels keep (B, K): the sum of the heads' losses."""
     judge.net.train()
     logits = judge.net.classify(x)
-    y_mix, weight = mixed if mixed is not None else (None, None)
-    loss = sum(
-        (
-            masked_cross_entropy(lg, y[:, k], keep[:, k], None if y_mix is None else y_mix[:, k], weight)
-            for k, lg in enumerate(logits)
-        ),
-        torch.zeros(()),
-    )
+    loss = sum((masked_cross_entropy(lg, y[:, k], keep[:, k]) for k, lg in enumerate(logits)), torch.zeros(()))
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -214,12 +173,9 @@ def train_judge(data_dir: str | Path, cfg: JudgeConfig, log: Log | None = None) 
             idx = order[start : start + cfg.batch_size]
             xb = as_float(x[idx])
             keep = torch.ones(len(idx), y.shape[1], dtype=torch.bool)
-            mixed = None
-            if cfg.mixup > 0:
-                xb, mixed = mixup(xb, y[idx], x, y, cfg.mixup, gen)
             if cfg.augment:
                 xb, keep = augment_batch(xb, idx.numpy(), x, partners, aug, gen, rng, as_float)
-            loss = train_step(judge, opt, xb, y[idx], keep, mixed)
+            loss = train_step(judge, opt, xb, y[idx], keep)
             sched.step()
             step += 1
             if step % report_every == 0 or step == cfg.steps:
