@@ -8,6 +8,9 @@ for them (DESIGN.md, section 5):
 
 - it reads frames at their own size (``image_size=0``), and its dynamic heads read the frame
   features in time order, so that the order of the poses counts;
+- its dynamic heads have a frame net of their own that sees only how the frames' silhouettes
+  change (``dynamic_input="silhouette"``): what a new f redraws (hair, clothes, the colours of
+  a character) cannot sway the reading of the motion, which on generated Sprites it did;
 - it is trained on label-preserving corruptions of the real sequences (augment.py);
 - besides its accuracy on the real test split it records its accuracy on blurred, noised and
   blended test sequences, and the threshold that refuses weak judges applies to both;
@@ -72,10 +75,10 @@ class JudgeConfig:
     weight_decay: float = 1e-4  # light L2 regularisation (Adam weight decay); the data sets are small
     augment: bool = True  # train on label-preserving corruptions (augment.py); generated sequences look like them
     residual: bool = True  # images: each frame also enters as its difference from the sequence's mean (what moves)
-    dynamic_input: DynamicInput = "frames"  # images: what the dynamic heads read. "frames": the shared frame net's
-    # features (frames and residuals); "motion": a frame net of their own that sees the residuals only, so that the
-    # look of a character (what a new f redraws) cannot sway the reading of its motion; "silhouette": the same, on the
-    # changes of the frames' silhouettes (brightest channel, full at 0.25) rather than of their colours
+    dynamic_input: DynamicInput = "silhouette"  # images: what the dynamic heads read. "silhouette": a frame net of
+    # their own on the changes of the frames' silhouettes (brightest channel, full at 0.25), so that the look of a
+    # character (what a new f redraws) cannot sway the reading of its motion; "motion": the same on the changes of the
+    # colours; "frames": the shared frame net's features (frames and residuals), as judges saved before the choice
     threshold: float = 0.99  # every head must reach this on the real test split (the papers' Sprites judges do)
     robust_threshold: float = 0.9  # ... and this on each corruption of it (a half-and-half blend is harder)
     max_train: int = 0  # >0: train on at most this many sequences (quick tests); 0 means all
