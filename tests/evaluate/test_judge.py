@@ -198,7 +198,7 @@ def test_a_silhouette_path_cannot_see_colours() -> None:
 
 
 def test_a_judge_saved_before_the_motion_path_loads_reading_the_frames(shapes_dir: Path, tmp_path: Path) -> None:
-    old = train_and_save(shapes_dir, tmp_path / "old", dataclasses.replace(FAST_JUDGE, steps=5))
+    old = train_and_save(shapes_dir, tmp_path / "old", dataclasses.replace(FAST_JUDGE, steps=5, dynamic_input="frames"))
     meta = json.loads((tmp_path / "old" / "config.json").read_text())
     del meta["config"]["judge"]["dynamic_input"]
     (tmp_path / "old" / "config.json").write_text(json.dumps(meta))
