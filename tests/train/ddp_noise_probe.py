@@ -23,15 +23,16 @@ def main(data: str, out: str, overrides: list[str]) -> None:
     info = dist_from_env()
     trainer = Trainer(cfg, Path(out) / "run", dist=info, echo=False)
     distributed.init(info, trainer.device)
+    finished = False
     try:
         trainer._open_data()
         trainer._build()
         x = trainer.train_set.get_batch(list(range(cfg.train.batch_size)))["x"]  # the same batch on every rank
         terms = trainer.train_step(x)
         Path(out, f"rank{info.rank}.json").write_text(json.dumps(terms))
+        finished = True
     finally:
-        trainer.log.close()
-        distributed.shutdown(info)
+        trainer.close(finished)  # the trainer's own teardown, as a training run leaves
 
 
 if __name__ == "__main__":

@@ -380,14 +380,20 @@ class Trainer:
             finished = True
             return result
         finally:
-            self.log.close()
-            self.lock.release()
-            if self.dist.enabled and hasattr(self, "net"):
-                del self.net  # DDP's reducer holds the process group: let it go before the group is destroyed
-            # on a normal finish every process waits for the others before leaving the group, so no
-            # process tears gloo down while a peer still talks to it; after an error one process may be
-            # gone already, and a barrier would hang the rest
-            dist_utils.shutdown(self.dist, wait=finished)
+            try:
+                self.close(finished)
+            finally:
+                self.lock.release()
+
+    def close(self, finished: bool) -> None:
+        """Close the log and leave the process group; ``finished``: every process got here normally."""
+        self.log.close()
+        if self.dist.enabled and hasattr(self, "net"):
+            del self.net  # DDP's reducer holds the process group: let it go before the group is destroyed
+        # on a normal finish every process waits for the others before leaving the group, so no
+        # process tears gloo down while a peer still talks to it; after an error one process may be
+        # gone already, and a barrier would hang the rest
+        dist_utils.shutdown(self.dist, wait=finished)
 
     def _own_folder(self) -> None:
         """Rank 0 locks the run folder (every process stops if it cannot) and sweeps killed writes."""
