@@ -14,6 +14,7 @@ from dsvae.evaluate.augment import (
     augment_batch,
     erase_patches,
     gaussian_blur,
+    hold_frames,
     mix,
     preserved,
     scale_brightness,
@@ -111,3 +112,32 @@ def test_splice_takes_the_later_frames_from_the_partner() -> None:
     assert out[:, :, 0, 0, 0].tolist() == [[0, 1, 1, 1], [0, 0, 0, 1], [0, 0, 0, 0]]
     vectors = splice(torch.zeros(1, 3, 5), torch.ones(1, 3, 5), torch.tensor([2]))
     assert vectors[0, :, 0].tolist() == [0, 0, 1]
+
+
+def test_hold_replaces_a_span_by_its_mean_and_leaves_the_rest() -> None:
+    x = torch.rand(3, 8, 2, 4, 4)
+    out = hold_frames(x, torch.tensor([1, 5, 0]), torch.tensor([3, 3, 0]))
+    torch.testing.assert_close(out[0, 1:4], x[0, 1:4].mean(0, keepdim=True).expand(3, -1, -1, -1))
+    torch.testing.assert_close(out[0, [0, 4, 5, 6, 7]], x[0, [0, 4, 5, 6, 7]])
+    torch.testing.assert_close(out[1, 5:], x[1, 5:].mean(0, keepdim=True).expand(3, -1, -1, -1))
+    assert torch.equal(out[2], x[2])  # an empty span leaves the sequence as it was
+
+
+def test_a_faint_second_motion_comes_from_the_same_content_and_keeps_every_label() -> None:
+    """Sequence i is the one-hot vector e_i: the output shows which partner was mixed in, and how much."""
+    rng, gen = np.random.default_rng(0), torch.Generator().manual_seed(0)
+    n = 60
+    labels = np.stack([np.arange(n) % 5, np.arange(n) // 12], 1)  # a motion, and a content shared by 12 rows
+    pool = torch.eye(n)[:, None].expand(n, 4, n).clone()  # (N, T, V): vector frames, the same in every frame
+    rows = np.arange(0, n, 2)
+    cfg = AugmentConfig(blend=0, blur=0, noise=0, brightness=0, erase=0, hold=0, faint=1.0, faint_weight=0.4)
+    content = ContentIndex(labels, [False, True])
+    x, keep = augment_batch(pool[rows], rows, pool, PartnerIndex(labels), cfg, gen, rng, content=content)
+    assert keep.all()  # the same content and the dominant motion: every label holds
+    own = x[np.arange(len(rows)), 0, rows]
+    assert ((own >= 0.6 - 1e-6) & (own <= 0.9 + 1e-6)).all()  # the sequence itself dominates
+    other = x[:, 0].clone()
+    other[np.arange(len(rows)), rows] = 0
+    mate = other.argmax(1).numpy()
+    torch.testing.assert_close(other.sum(1), 1 - own)  # one partner takes the rest
+    assert (labels[mate, 1] == labels[rows, 1]).all() and (mate != rows).all()

@@ -14,7 +14,7 @@ from dsvae.data import SequenceDataset, build_shapes, read_info
 from dsvae.data.folder import Factor
 from dsvae.errors import DSVAEError
 from dsvae.evaluate.judge import DataSignature, Judge, JudgeConfig
-from dsvae.evaluate.judge_train import train_and_save
+from dsvae.evaluate.judge_train import masked_cross_entropy, train_and_save
 
 from .conftest import FAST_JUDGE, unlabelled_copy
 
@@ -209,3 +209,27 @@ def test_a_judge_saved_before_the_motion_path_loads_reading_the_frames(shapes_di
         assert torch.equal(a, b)
     with pytest.raises(DSVAEError, match=r"judge\.dynamic_input"):
         JudgeConfig(dynamic_input="edges")
+
+
+def test_the_motion_paths_are_an_ensemble_whose_probabilities_are_averaged() -> None:
+    torch.manual_seed(0)
+    net = Judge(JudgeConfig(arch="conv-lstm", motion_members=3), _SIGNATURE).net.eval()
+    x = torch.rand(5, 8, 3, 16, 16)
+    with torch.no_grad():
+        members, combined = net.member_logits(x), net.classify(x)
+    assert members[0].shape == (3, 5, 4) and members[1].shape == (1, 5, 3)  # 3 motion paths, 1 shared path
+    assert len(net.heads_of(0)) == 3 and len(net.heads_of(1)) == 1
+    assert not torch.allclose(members[0][0], members[0][1], atol=1e-3)  # initialised apart
+    torch.testing.assert_close(combined[0].softmax(-1), members[0].softmax(-1).mean(0))
+    torch.testing.assert_close(combined[1], members[1][0])  # a single reading passes through as it is
+    with pytest.raises(DSVAEError, match=r"judge\.motion_members"):
+        JudgeConfig(motion_members=0)
+
+
+def test_each_motion_path_learns_from_its_own_loss() -> None:
+    """The loss of a head read by M paths is the sum of M single-path losses, not the loss of their mixture."""
+    torch.manual_seed(0)
+    logits, y = torch.randn(3, 6, 4), torch.randint(0, 4, (6,))
+    keep = torch.tensor([1.0, 1.0, 0.0, 1.0, 1.0, 0.0])
+    alone = [torch.nn.functional.cross_entropy(lg[keep > 0], y[keep > 0]) for lg in logits]
+    torch.testing.assert_close(masked_cross_entropy(logits, y, keep), sum(alone))

@@ -139,10 +139,10 @@ def liar_copy(judge_dir: Path, out: Path, head: str = "motion") -> Path:
     """The same judge with the classes of one head rolled by one: it disagrees on that head, and only there."""
     judge = Judge.load(judge_dir)
     k = judge.factor_names.index(head)
-    layer = judge.net.heads[k]
     with torch.no_grad():
-        layer.weight.copy_(layer.weight.roll(1, 0))
-        layer.bias.copy_(layer.bias.roll(1, 0))
+        for layer in judge.net.heads_of(k):
+            layer.weight.copy_(layer.weight.roll(1, 0))
+            layer.bias.copy_(layer.bias.roll(1, 0))
     judge.save(out)
     return out
 

@@ -9,6 +9,13 @@ accuracy on such corruptions of the test split is reported beside its plain accu
   (an "average character" doing the same motion, or several motions of the same character);
   only the heads whose label they all share are trained on it (the others' are not preserved);
 - composite: the pixel-wise maximum of two such sequences (one drawn over the other);
+- faint: a faint second motion, the same content doing something else mixed in at 10-40%;
+  every label is kept (the content is the same, the motion the one that dominates). A decoder
+  early in training draws such sequences: on Sprites at step 500 the legs of its spellcards
+  move about twice as much as a real spellcard's, and its walks' legs half as much;
+- hold: a span of two to half the frames replaced by their mean, the subtle poses of that span
+  smoothed away (the motion is read from the rest). The same decoder draws the first four
+  frames of a spellcard as one still, average pose;
 - blur, noise, brightness: a Gaussian blur, additive Gaussian noise and a global scale
   (not per channel: colour is a label of several data sets);
 - erase: a few random patches of random frames set to black.
@@ -200,6 +207,19 @@ class AugmentConfig:
     brightness: float = 0.3  # fraction scaled by a factor uniform in [1 - b, 1 + b] with b = brightness_range
     brightness_range: float = 0.2
     erase: float = 0.2  # fraction with black patches in some frames
+    faint: float = 0.3  # fraction given a faint second motion (the same content, another motion) ...
+    faint_weight: float = 0.4  # ... mixed in with a weight uniform in [0.1, faint_weight]
+    hold: float = 0.0  # fraction with a span of 2 to T/2 frames replaced by their mean
+
+
+def hold_frames(x: Tensor, start: Tensor, length: Tensor) -> Tensor:
+    """Frames start[b] .. start[b] + length[b] - 1 of sequence b replaced by their mean (length 0 leaves it)."""
+    B, T = x.shape[:2]
+    t = torch.arange(T)[None]
+    span = ((t >= start[:, None]) & (t < (start + length)[:, None])).to(x.dtype)  # (B, T)
+    span = span.view((B, T) + (1,) * (x.dim() - 2))
+    mean = (x * span).sum(1, keepdim=True) / span.sum(1, keepdim=True).clamp_min(1)
+    return torch.where(span > 0, mean, x)
 
 
 def preserved(y: np.ndarray, y_partner: np.ndarray, blended: np.ndarray) -> Tensor:
@@ -216,6 +236,7 @@ def augment_batch(
     gen: torch.Generator,
     rng: np.random.Generator,
     to_float: object = None,
+    content: ContentIndex | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Corrupt a training batch and say which labels it keeps.
 
@@ -227,11 +248,20 @@ def augment_batch(
         cfg: rates and strengths.
         gen, rng: the generators for tensors and for index draws.
         to_float: callable turning pool rows into floats like x.
+        content: partners with the same content, for the faint second motion (None: no such corruption).
     Returns:
         The corrupted batch and a (B, K) bool mask of the labels it keeps: a head is trained on
         a sequence only where the mask is True.
     """
     B = x.shape[0]
+    load = (
+        (lambda r: to_float(pool[torch.from_numpy(r)])) if callable(to_float) else (lambda r: pool[torch.from_numpy(r)])
+    )
+    if content is not None and cfg.faint > 0:
+        faint = rng.random(B) < cfg.faint
+        if faint.any():
+            weight = np.where(faint, 1 - rng.uniform(0.1, cfg.faint_weight, size=B), 1.0)
+            x = mix(x, load(content.partners(rows, rng)), torch.from_numpy(weight))
     labels = partners.labels[rows]
     heads = rng.integers(labels.shape[1], size=B)
     blended = rng.random(B) < cfg.blend
@@ -243,7 +273,7 @@ def augment_batch(
         if not active.any():
             break
         mate = partners.partners(rows, heads, rng)
-        other = to_float(pool[torch.from_numpy(mate)]) if callable(to_float) else pool[torch.from_numpy(mate)]
+        other = load(mate)
         # a running mean over the sequence and its j partners, jittered: about equal parts of each
         weight = np.where(active, np.clip(j / (j + 1) + rng.uniform(-0.15, 0.15, size=B), 0.3, 0.85), 1.0)
         x = mix(x, other, torch.from_numpy(weight), composite if j == 1 else None)
@@ -258,6 +288,11 @@ def augment_batch(
     if cfg.brightness > 0:
         b = cfg.brightness_range
         x = scale_brightness(x, torch.where(pick(cfg.brightness), _rand(B, gen, 1 - b, 1 + b), torch.ones(B)))
+    if cfg.hold > 0 and x.shape[1] >= 4:
+        T = x.shape[1]
+        length = torch.randint(2, T // 2 + 1, (B,), generator=gen) * pick(cfg.hold)
+        start = (torch.rand(B, generator=gen) * (T - length + 1)).floor().long()
+        x = hold_frames(x, start, length)
     if cfg.erase > 0:
         chosen = pick(cfg.erase)
         if bool(chosen.any()):

@@ -11,6 +11,9 @@ for them (DESIGN.md, section 5):
 - its dynamic heads have a frame net of their own that sees only how the frames' silhouettes
   change (``dynamic_input="silhouette"``): what a new f redraws (hair, clothes, the colours of
   a character) cannot sway the reading of the motion, which on generated Sprites it did;
+- that motion path is a small ensemble (``motion_members=3``): paths initialised apart and
+  trained side by side, whose probabilities are averaged, since one path's reading of
+  generated sequences moves with its seed;
 - it is trained on label-preserving corruptions of the real sequences (augment.py);
 - besides its accuracy on the real test split it records its accuracy on blurred, noised and
   blended test sequences, and the threshold that refuses weak judges applies to both;
@@ -79,6 +82,10 @@ class JudgeConfig:
     # their own on the changes of the frames' silhouettes (brightest channel, full at 0.25), so that the look of a
     # character (what a new f redraws) cannot sway the reading of its motion; "motion": the same on the changes of the
     # colours; "frames": the shared frame net's features (frames and residuals), as judges saved before the choice
+    motion_members: int = 3  # images with a motion path: this many motion paths (frame net, temporal module, dynamic
+    # heads), initialised apart and trained side by side on the same batches; the dynamic heads report the mean of
+    # their probabilities. One path's reading of generated sequences moves with its seed (Sprites, step 500: 98.0% for
+    # seed 0, 82.0% for seed 1); a small ensemble averages that out
     threshold: float = 0.99  # every head must reach this on the real test split (the papers' Sprites judges do)
     robust_threshold: float = 0.9  # ... and this on each corruption of it (a half-and-half blend is harder)
     max_train: int = 0  # >0: train on at most this many sequences (quick tests); 0 means all
@@ -86,7 +93,7 @@ class JudgeConfig:
 
     def __post_init__(self) -> None:
         check_choices(self, "judge")
-        check_positive(self, ("width", "dim_frame", "dim_time", "steps", "batch_size"), "judge")
+        check_positive(self, ("width", "dim_frame", "dim_time", "steps", "batch_size", "motion_members"), "judge")
         s = self.image_size
         if not isinstance(s, int) or s < 0 or (s > 0 and (s < 4 or s & (s - 1))):
             raise DSVAEError(f"judge.image_size must be 0 (frames as they are) or a power of two >= 4, got {s!r}")
@@ -155,25 +162,40 @@ class JudgeNet(nn.Module):
             self.residual = cfg.residual
             c_in = 2 * C if cfg.residual else C
             self.frame_net = self._frame_net(cfg, c_in, D)
-        # the dynamic heads' own path (images only): a frame net on the residuals and its own temporal module
+        self.temporal: nn.Module = self._temporal(cfg, D, L)
+        if cfg.arch == "conv-lstm":
+            self.ordered = [cfg.lstm_reading == "ordered" and d for d in self.dynamic]
+            L = 2 * L  # both directions
+        else:
+            self.ordered = [cfg.arch == "conv-tcn" and d for d in self.dynamic]
+        # the dynamic heads' own paths (images only): frame nets on the frames' changes, their own temporal modules
         self.split = not self.vector and cfg.dynamic_input != "frames" and any(self.dynamic)
         self.silhouette = cfg.dynamic_input == "silhouette"
+        width = [L * n_frames if o else L for o in self.ordered]
+        shared = [k for k, d in enumerate(self.dynamic) if not (self.split and d)]  # the heads on the shared path
+        self.heads = nn.ModuleList(nn.Linear(width[k], n_classes[k]) for k in shared)
+        self.shared_heads = shared
         if self.split:
-            self.motion_net: nn.Module = self._frame_net(cfg, 1 if self.silhouette else C, D)
-            self.motion_temporal = self._temporal(cfg, D, L)
-        if cfg.arch == "conv-lstm":
-            self.temporal: nn.Module = self._temporal(cfg, D, L)
-            self.ordered = [cfg.lstm_reading == "ordered" and d for d in self.dynamic]
-            self.heads = nn.ModuleList(
-                nn.Linear(2 * L * n_frames if o else 2 * L, n) for o, n in zip(self.ordered, n_classes, strict=True)
+            moving = [k for k in range(len(self.dynamic)) if k not in shared]
+            self.motion_paths = nn.ModuleList(
+                MotionPath(
+                    self._frame_net(cfg, 1 if self.silhouette else C, D),
+                    self._temporal(cfg, D, cfg.dim_time),
+                    [nn.Linear(width[k], n_classes[k]) for k in moving],
+                )
+                for _ in range(cfg.motion_members)
             )
-            return
-        self.temporal = self._temporal(cfg, D, L)
-        ordered = [cfg.arch == "conv-tcn" and d for d in self.dynamic]
-        self.heads = nn.ModuleList(
-            nn.Linear(L * n_frames if o else L, n) for o, n in zip(ordered, n_classes, strict=True)
-        )
-        self.ordered = ordered
+
+    def heads_of(self, k: int) -> list[nn.Linear]:
+        """The output layers of factor k: one on the shared path, or one per motion path."""
+        if k in self.shared_heads:
+            return [typing.cast(nn.Linear, self.heads[self.shared_heads.index(k)])]
+        j = [i for i in range(len(self.dynamic)) if i not in self.shared_heads].index(k)
+        return [typing.cast(nn.Linear, path.heads[j]) for path in self.paths()]
+
+    def paths(self) -> list[MotionPath]:
+        """The motion paths (none when every head reads the shared path)."""
+        return typing.cast(list[MotionPath], list(self.motion_paths)) if self.split else []
 
     def _frame_net(self, cfg: JudgeConfig, channels: int, dim: int) -> nn.Module:
         if cfg.arch == "conv-lstm":
@@ -198,7 +220,15 @@ class JudgeNet(nn.Module):
         return small.view(B, T, *small.shape[1:])
 
     def classify(self, small: Tensor) -> list[Tensor]:
-        """Shrunk frames (B, T, C, S, S) or (B, T, V) -> logits, one (B, n_k) per factor."""
+        """Shrunk frames (B, T, C, S, S) or (B, T, V) -> logits, one (B, n_k) per factor.
+
+        A head read by several motion paths gives the log of their mean probability.
+        """
+        return [lg[0] if len(lg) == 1 else lg.log_softmax(-1).logsumexp(0) - math.log(len(lg))
+                for lg in self.member_logits(small)]  # fmt: skip
+
+    def member_logits(self, small: Tensor) -> list[Tensor]:
+        """Shrunk frames -> one (M, B, n_k) per factor: M motion paths for their heads, M = 1 for the others."""
         T = small.shape[1]
         if self.n_frames != T and any(self.ordered):
             raise DSVAEError(f"the judge reads sequences of {self.n_frames} frames, got {T}")
@@ -211,17 +241,20 @@ class JudgeNet(nn.Module):
                 # a faintly drawn moving limb on an average character is clearer once the still part is removed
                 small = torch.cat([small, moving], 2)  # (B, T, 2C, S, S)
         summary, flat = self._read(self.frame_net, self.temporal, small)
-        if not self.split:
-            return [head(flat if o else summary) for head, o in zip(self.heads, self.ordered, strict=True)]
-        assert moving is not None
-        if self.silhouette:
-            drawn = (small[:, :, : moving.shape[2]].amax(2, keepdim=True) / SILHOUETTE_FULL).clamp(0, 1)
-            moving = drawn - drawn.mean(1, keepdim=True)  # (B, T, 1, S, S)
-        m_summary, m_flat = self._read(self.motion_net, self.motion_temporal, moving)
-        return [
-            head((m_flat if o else m_summary) if d else (flat if o else summary))
-            for head, o, d in zip(self.heads, self.ordered, self.dynamic, strict=True)
-        ]
+        out: list[Tensor | None] = [None] * len(self.dynamic)
+        for k, head in zip(self.shared_heads, self.heads, strict=True):
+            out[k] = head(flat if self.ordered[k] else summary)[None]
+        if self.split:
+            assert moving is not None
+            if self.silhouette:
+                drawn = (small[:, :, : moving.shape[2]].amax(2, keepdim=True) / SILHOUETTE_FULL).clamp(0, 1)
+                moving = drawn - drawn.mean(1, keepdim=True)  # (B, T, 1, S, S)
+            readings = [(path, *self._read(path.net, path.temporal, moving)) for path in self.paths()]
+            moved = [k for k in range(len(out)) if out[k] is None]
+            for j, k in enumerate(moved):
+                out[k] = torch.stack([path.heads[j](flat_m if self.ordered[k] else summary_m)
+                                      for path, summary_m, flat_m in readings])  # fmt: skip
+        return typing.cast(list[Tensor], out)
 
     def _read(self, frame_net: nn.Module, temporal: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
         """Frames (B, T, ...) -> (a summary over time (B, F), the features in time order flattened (B, T*F))."""
@@ -241,6 +274,16 @@ class JudgeNet(nn.Module):
     def forward(self, x: Tensor) -> list[Tensor]:
         """x (B, T, C, H, W) in [0, 1] or (B, T, V) -> logits, one (B, n_k) per factor."""
         return self.classify(self.shrink(x))
+
+
+class MotionPath(nn.Module):
+    """One reading of the motion: a frame net on the frames' changes, its temporal module, a head per dynamic factor."""
+
+    def __init__(self, net: nn.Module, temporal: nn.Module, heads: list[nn.Module]) -> None:
+        super().__init__()
+        self.net: nn.Module = net
+        self.temporal: nn.Module = temporal
+        self.heads = nn.ModuleList(heads)
 
 
 class FrameConvNet(nn.Module):
@@ -444,6 +487,7 @@ class Judge:
             fields.setdefault("residual", False)  # written before frames entered with their residual
             fields.setdefault("lstm_reading", "ends")  # written before the LSTM's reading was a choice
             fields.setdefault("dynamic_input", "frames")  # written before the dynamic heads had a path of their own
+            fields.setdefault("motion_members", 1)  # written before the motion paths were an ensemble
             cfg = from_dict(JudgeConfig, fields, where="judge")
             d = dict(meta["data"])
             factors = [Factor(**f) for f in d.pop("factors")]

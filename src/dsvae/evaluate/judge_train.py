@@ -88,15 +88,17 @@ def lr_factor(step: int, total: int) -> float:
 
 
 def masked_cross_entropy(logits: Tensor, y: Tensor, keep: Tensor) -> Tensor:
-    """Cross-entropy (B, n) vs labels (B,) averaged over the sequences where ``keep`` (B,) is True."""
-    losses = F.cross_entropy(logits, y, reduction="none")
+    """Cross-entropy (M, B, n) vs labels (B,), averaged over the sequences where ``keep`` (B,) is True
+    and summed over the M members (each member learns on its own, as if trained alone)."""
+    M = logits.shape[0]
+    losses = F.cross_entropy(logits.flatten(0, 1), y.repeat(M), reduction="none").view(M, -1)
     return (losses * keep).sum() / keep.sum().clamp_min(1)
 
 
 def train_step(judge: Judge, opt: torch.optim.Optimizer, x: Tensor, y: Tensor, keep: Tensor) -> float:
     """One step on sequences x (B, ...), labels y (B, K) and kept labels keep (B, K): the sum of the heads' losses."""
     judge.net.train()
-    logits = judge.net.classify(x)
+    logits = judge.net.member_logits(x)
     loss = sum((masked_cross_entropy(lg, y[:, k], keep[:, k]) for k, lg in enumerate(logits)), torch.zeros(()))
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -161,6 +163,7 @@ def train_judge(data_dir: str | Path, cfg: JudgeConfig, log: Log | None = None) 
     say(f"judge: {len(x)} training sequences of {train.info.name!r} read in {time.perf_counter() - t0:.1f}s")
 
     partners = PartnerIndex(y.numpy())
+    content = ContentIndex(y.numpy(), [not d for d in judge.net.dynamic])
     aug = AugmentConfig()
     opt = torch.optim.Adam(judge.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg.steps))
@@ -174,7 +177,7 @@ def train_judge(data_dir: str | Path, cfg: JudgeConfig, log: Log | None = None) 
             xb = as_float(x[idx])
             keep = torch.ones(len(idx), y.shape[1], dtype=torch.bool)
             if cfg.augment:
-                xb, keep = augment_batch(xb, idx.numpy(), x, partners, aug, gen, rng, as_float)
+                xb, keep = augment_batch(xb, idx.numpy(), x, partners, aug, gen, rng, as_float, content)
             loss = train_step(judge, opt, xb, y[idx], keep)
             sched.step()
             step += 1
