@@ -175,13 +175,13 @@ class JudgeNet(nn.Module):
         shared = [k for k, d in enumerate(self.dynamic) if not (self.split and d)]  # the heads on the shared path
         self.heads = nn.ModuleList(nn.Linear(width[k], n_classes[k]) for k in shared)
         self.shared_heads = shared
+        self.path_heads = [k for k in range(len(self.dynamic)) if k not in shared]  # the heads the motion paths read
         if self.split:
-            moving = [k for k in range(len(self.dynamic)) if k not in shared]
             self.motion_paths = nn.ModuleList(
                 MotionPath(
                     self._frame_net(cfg, 1 if self.silhouette else C, D),
                     self._temporal(cfg, D, cfg.dim_time),
-                    [nn.Linear(width[k], n_classes[k]) for k in moving],
+                    [nn.Linear(width[k], n_classes[k]) for k in self.path_heads],
                 )
                 for _ in range(cfg.motion_members)
             )
@@ -190,7 +190,7 @@ class JudgeNet(nn.Module):
         """The output layers of factor k: one on the shared path, or one per motion path."""
         if k in self.shared_heads:
             return [typing.cast(nn.Linear, self.heads[self.shared_heads.index(k)])]
-        j = [i for i in range(len(self.dynamic)) if i not in self.shared_heads].index(k)
+        j = self.path_heads.index(k)
         return [typing.cast(nn.Linear, path.heads[j]) for path in self.paths()]
 
     def paths(self) -> list[MotionPath]:
@@ -250,8 +250,7 @@ class JudgeNet(nn.Module):
                 drawn = (small[:, :, : moving.shape[2]].amax(2, keepdim=True) / SILHOUETTE_FULL).clamp(0, 1)
                 moving = drawn - drawn.mean(1, keepdim=True)  # (B, T, 1, S, S)
             readings = [(path, *self._read(path.net, path.temporal, moving)) for path in self.paths()]
-            moved = [k for k in range(len(out)) if out[k] is None]
-            for j, k in enumerate(moved):
+            for j, k in enumerate(self.path_heads):
                 out[k] = torch.stack([path.heads[j](flat_m if self.ordered[k] else summary_m)
                                       for path, summary_m, flat_m in readings])  # fmt: skip
         return typing.cast(list[Tensor], out)
