@@ -10,9 +10,12 @@ import pytest
 import torch
 
 from dsvae.cli import main
+from dsvae.config import apply_overrides
 from dsvae.data import SequenceDataset, build_shapes, read_info
 from dsvae.data.folder import Factor
 from dsvae.errors import DSVAEError
+from dsvae.evaluate import judge_train
+from dsvae.evaluate.augment import AugmentConfig
 from dsvae.evaluate.judge import DataSignature, Judge, JudgeConfig
 from dsvae.evaluate.judge_train import masked_cross_entropy, train_and_save
 
@@ -88,11 +91,49 @@ def test_judge_will_not_overwrite_a_foreign_folder(shapes_dir: Path, tmp_path: P
 def test_judge_cli_trains_and_saves(shapes_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "j"
     code = main(["judge", "--data", str(shapes_dir), "--out", str(out), "--steps", "3", "--threshold", "0.0",
-                 "--quiet", "image_size=8", "max_train=200"])  # fmt: skip
+                 "--quiet", "image_size=8", "max_train=200", "augmentation.hold=0.5"])  # fmt: skip
     assert code == 0, capsys.readouterr().err
     assert "accuracy on real test sequences" in capsys.readouterr().out
     judge = Judge.load(out)
     assert judge.cfg.steps == 3 and judge.cfg.image_size == 8 and judge.extra["n_train"] == 200
+    assert judge.cfg.augmentation == AugmentConfig(hold=0.5)  # the section round-trips through the folder
+
+
+def test_training_applies_the_configured_corruptions(
+    shapes_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[AugmentConfig] = []
+    real = judge_train.augment_batch
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(args[4])  # type: ignore[arg-type]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(judge_train, "augment_batch", spy)
+    cfg = dataclasses.replace(FAST_JUDGE, steps=2, augment=True, augmentation=AugmentConfig(hold=0.7, blur=0.0))
+    train_and_save(shapes_dir, tmp_path / "j", cfg)
+    assert len(seen) == 2 and all(a.hold == 0.7 and a.blur == 0.0 for a in seen)
+
+
+def test_a_judge_saved_before_the_augmentation_section_loads_with_the_defaults(
+    shapes_dir: Path, tmp_path: Path
+) -> None:
+    train_and_save(shapes_dir, tmp_path / "old", dataclasses.replace(FAST_JUDGE, steps=2))
+    meta = json.loads((tmp_path / "old" / "config.json").read_text())
+    del meta["config"]["judge"]["augmentation"]
+    (tmp_path / "old" / "config.json").write_text(json.dumps(meta))
+    assert Judge.load(tmp_path / "old").cfg.augmentation == AugmentConfig()
+
+
+def test_bad_augmentation_names_the_field() -> None:
+    with pytest.raises(DSVAEError, match=r"judge\.augmentation\.blur "):
+        AugmentConfig(blur=1.5)
+    with pytest.raises(DSVAEError, match=r"judge\.augmentation\.faint_weight"):
+        AugmentConfig(faint_weight=0.05)
+    with pytest.raises(DSVAEError, match=r"judge\.augmentation\.max_partners"):
+        AugmentConfig(max_partners=0)
+    with pytest.raises(DSVAEError, match=r"augmentation\.hold"):
+        apply_overrides(JudgeConfig(), ["augmentation.hold=-0.1"])
 
 
 def test_bad_judge_config_names_the_field() -> None:

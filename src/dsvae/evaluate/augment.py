@@ -44,6 +44,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dsvae.errors import DSVAEError
+
 CORRUPTIONS = ("blur", "noise", "blend", "splice")  # the robustness table's columns (beside the clean test split)
 # the columns a judge must pass (JudgeConfig.robust_threshold); a splice is reported only: a sequence whose motion
 # changes midway has no single right name, and on sets whose motion is a path (shapes) a splice is a jump
@@ -211,6 +213,24 @@ class AugmentConfig:
     faint: float = 0.3  # fraction given a faint second motion (the same content, another motion) ...
     faint_weight: float = 0.4  # ... mixed in with a weight uniform in [0.1, faint_weight]
     hold: float = 0.0  # fraction with a span of 2 to T/2 frames replaced by their mean
+
+    RATES = ("blend", "composite", "blur", "noise", "brightness", "erase", "faint", "hold")
+
+    def __post_init__(self) -> None:
+        where = "judge.augmentation"
+        for name in self.RATES:
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and 0 <= value <= 1):
+                raise DSVAEError(f"{where}.{name} is a fraction of the training sequences: in [0, 1], got {value!r}")
+        for name in ("blur_sigma", "noise_std", "brightness_range"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and 0 <= value < math.inf):
+                raise DSVAEError(f"{where}.{name} must be a finite number >= 0, got {value!r}")
+        if not 0.1 <= self.faint_weight <= 0.5:
+            raise DSVAEError(f"{where}.faint_weight must be in [0.1, 0.5] (the second motion stays the fainter), "
+                             f"got {self.faint_weight!r}")  # fmt: skip
+        if not (isinstance(self.max_partners, int) and self.max_partners >= 1):
+            raise DSVAEError(f"{where}.max_partners must be an integer >= 1, got {self.max_partners!r}")
 
 
 def hold_frames(x: Tensor, start: Tensor, length: Tensor) -> Tensor:

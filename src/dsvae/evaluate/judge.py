@@ -47,7 +47,7 @@ from torch import Tensor, nn
 from dsvae.config import check_choices, check_positive, from_dict, to_dict
 from dsvae.data.folder import DataInfo, Factor
 from dsvae.errors import DSVAEError
-from dsvae.evaluate.augment import THRESHOLDED
+from dsvae.evaluate.augment import THRESHOLDED, AugmentConfig
 from dsvae.outputs import atomic_folder, check_output_folder
 from dsvae.pretrained import CONFIG_NAME, load_weights, read_config, save_module
 
@@ -77,6 +77,8 @@ class JudgeConfig:
     lr: float = 3e-3  # Adam peak learning rate: 5% linear warm-up (without it 3e-3 stalled on shapes), cosine to 0
     weight_decay: float = 1e-4  # light L2 regularisation (Adam weight decay); the data sets are small
     augment: bool = True  # train on label-preserving corruptions (augment.py); generated sequences look like them
+    augmentation: AugmentConfig = field(default_factory=AugmentConfig)  # how often and how strongly each corruption is
+    # applied (e.g. augmentation.hold=0.3); read only when augment is true
     residual: bool = True  # images: each frame also enters as its difference from the sequence's mean (what moves)
     dynamic_input: DynamicInput = "silhouette"  # images: what the dynamic heads read. "silhouette": a frame net of
     # their own on the changes of the frames' silhouettes (brightest channel, full at 0.25), so that the look of a

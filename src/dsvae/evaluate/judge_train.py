@@ -27,7 +27,6 @@ from dsvae.evaluate.augment import (
     ROBUST_BLUR_SIGMA,
     ROBUST_NOISE_STD,
     ROBUST_SPLICE,
-    AugmentConfig,
     ContentIndex,
     PartnerIndex,
     add_noise,
@@ -164,7 +163,7 @@ def train_judge(data_dir: str | Path, cfg: JudgeConfig, log: Log | None = None) 
 
     partners = PartnerIndex(y.numpy())
     content = ContentIndex(y.numpy(), [not d for d in judge.net.dynamic])
-    aug = AugmentConfig()
+    aug = cfg.augmentation
     opt = torch.optim.Adam(judge.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg.steps))
     gen = torch.Generator().manual_seed(cfg.seed)
