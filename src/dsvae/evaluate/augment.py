@@ -44,6 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dsvae.config import check_finite_floats, check_positive
 from dsvae.errors import DSVAEError
 
 CORRUPTIONS = ("blur", "noise", "blend", "splice")  # the robustness table's columns (beside the clean test split)
@@ -218,19 +219,18 @@ class AugmentConfig:
 
     def __post_init__(self) -> None:
         where = "judge.augmentation"
+        check_finite_floats(self, where)
+        check_positive(self, ("max_partners",), where)
         for name in self.RATES:
             value = getattr(self, name)
             if not (isinstance(value, int | float) and 0 <= value <= 1):
                 raise DSVAEError(f"{where}.{name} is a fraction of the training sequences: in [0, 1], got {value!r}")
         for name in ("blur_sigma", "noise_std", "brightness_range"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and 0 <= value < math.inf):
-                raise DSVAEError(f"{where}.{name} must be a finite number >= 0, got {value!r}")
+            if not getattr(self, name) >= 0:
+                raise DSVAEError(f"{where}.{name} must be >= 0, got {getattr(self, name)!r}")
         if not 0.1 <= self.faint_weight <= 0.5:
             raise DSVAEError(f"{where}.faint_weight must be in [0.1, 0.5] (the second motion stays the fainter), "
                              f"got {self.faint_weight!r}")  # fmt: skip
-        if not (isinstance(self.max_partners, int) and self.max_partners >= 1):
-            raise DSVAEError(f"{where}.max_partners must be an integer >= 1, got {self.max_partners!r}")
 
 
 def hold_frames(x: Tensor, start: Tensor, length: Tensor) -> Tensor:
