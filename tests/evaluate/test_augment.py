@@ -141,3 +141,26 @@ def test_a_faint_second_motion_comes_from_the_same_content_and_keeps_every_label
     mate = other.argmax(1).numpy()
     torch.testing.assert_close(other.sum(1), 1 - own)  # one partner takes the rest
     assert (labels[mate, 1] == labels[rows, 1]).all() and (mate != rows).all()
+
+
+def test_an_average_character_is_the_mean_of_sequences_of_one_motion_and_keeps_only_its_labels() -> None:
+    """Sequence i is the one-hot vector e_i: the output's entries are the weights of the sequences averaged."""
+    rng, gen = np.random.default_rng(0), torch.Generator().manual_seed(0)
+    n = 90
+    labels = np.stack([np.arange(n) % 3, np.arange(n) // 30, np.arange(n) % 7], 1)  # dynamic, dynamic, static
+    pool = torch.eye(n)[:, None].expand(n, 4, n).clone()  # (N, T, V), the same in every frame
+    rows = np.arange(0, n, 3)
+    cfg = AugmentConfig(blend=0, blur=0, noise=0, brightness=0, erase=0, faint=0, average=1.0, average_max=5)
+    motion = ContentIndex(labels, [True, True, False])
+    x, keep = augment_batch(pool[rows], rows, pool, PartnerIndex(labels), cfg, gen, rng, motion=motion)
+    assert keep[:, :2].all() and not keep[:, 2].any()  # the motion's labels hold, the content's do not
+    w = x[:, 0]  # (B, N): how much of each training sequence
+    torch.testing.assert_close(w.sum(1), torch.ones(len(rows)))  # a mean: the weights sum to one
+    size = (1 / w[np.arange(len(rows)), rows]).round()  # the row itself enters once: weight 1/size
+    assert ((size >= 2) & (size <= 5)).all() and len(set(size.tolist())) > 1
+    used = w > 0
+    for i, r in enumerate(rows):  # every sequence in the mean has the row's motion
+        assert (labels[used[i].numpy(), :2] == labels[r, :2]).all()
+    assert torch.equal(x[:, 0], x[:, 3])  # frame by frame: the same mean of every frame
+    unchanged, _ = augment_batch(pool[rows], rows, pool, PartnerIndex(labels), cfg, gen, rng)  # no index: untouched
+    assert torch.equal(unchanged, pool[rows])

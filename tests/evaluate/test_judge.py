@@ -227,15 +227,33 @@ def test_a_motion_path_cannot_see_what_stays_still(arch: str) -> None:
     assert not torch.allclose(after[1], before[1], atol=1e-3)  # static head
 
 
-def test_a_silhouette_path_cannot_see_colours() -> None:
-    """dynamic_input="silhouette": swapping the colour channels of a sequence moves no dynamic head."""
+@pytest.mark.parametrize("reads", ["silhouette", "pose"])
+def test_a_silhouette_path_cannot_see_colours(reads: str) -> None:
+    """dynamic_input="silhouette" or "pose": swapping the colour channels of a sequence moves no dynamic head."""
     torch.manual_seed(0)
-    net = Judge(JudgeConfig(arch="conv-tcn", dynamic_input="silhouette"), _SIGNATURE).net.eval()
+    net = Judge(JudgeConfig(arch="conv-tcn", dynamic_input=reads), _SIGNATURE).net.eval()  # type: ignore[arg-type]
     x = torch.rand(3, 8, 3, 16, 16)
     with torch.no_grad():
         before, after = net.classify(x), net.classify(x[:, :, [2, 0, 1]])
     torch.testing.assert_close(after[0], before[0], rtol=0, atol=1e-5)
     assert not torch.allclose(after[1], before[1], atol=1e-3)
+
+
+@pytest.mark.parametrize("arch", ["conv-tcn", "conv-lstm"])
+def test_a_pose_path_sees_the_still_silhouette_that_a_silhouette_path_cannot(arch: str) -> None:
+    """A still shape drawn into every frame (a character's facing) moves the "pose" path's dynamic head only."""
+    x = torch.zeros(2, 8, 3, 16, 16)
+    x[:, :, :, 6:10, 6:10] = 1.0  # a still body
+    x[:, torch.arange(8), :, 2, torch.arange(8) + 4] = 1.0  # a point that moves along a row, one pixel a frame
+    still = x.clone()
+    still[:, :, :, 10:14, 2:5] = 1.0  # the same sequence with a still part added (another outline)
+    moved = {}
+    for reads in ("silhouette", "pose"):
+        torch.manual_seed(0)
+        net = Judge(JudgeConfig(arch=arch, dynamic_input=reads), _SIGNATURE).net.eval()  # type: ignore[arg-type]
+        with torch.no_grad():
+            moved[reads] = float((net.classify(still)[0] - net.classify(x)[0]).abs().max())
+    assert moved["silhouette"] < 1e-5 < 1e-3 < moved["pose"]
 
 
 def test_a_judge_saved_before_the_motion_path_loads_reading_the_frames(shapes_dir: Path, tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ SILHOUETTE_FULL = 0.25  # dynamic_input="silhouette": the intensity at which a p
 Arch = Literal["conv-tcn", "conv-lstm", "pooled"]
 ARCHS: tuple[str, ...] = typing.get_args(Arch)
 LSTMReading = Literal["ordered", "mean", "ends"]
-DynamicInput = Literal["frames", "motion", "silhouette"]
+DynamicInput = Literal["frames", "motion", "silhouette", "pose"]
 
 
 @dataclass
@@ -83,7 +83,9 @@ class JudgeConfig:
     dynamic_input: DynamicInput = "silhouette"  # images: what the dynamic heads read. "silhouette": a frame net of
     # their own on the changes of the frames' silhouettes (brightest channel, full at 0.25), so that the look of a
     # character (what a new f redraws) cannot sway the reading of its motion; "motion": the same on the changes of the
-    # colours; "frames": the shared frame net's features (frames and residuals), as judges saved before the choice
+    # colours; "pose": the silhouettes' changes and the silhouettes themselves (the pose and facing: what the changes
+    # alone cannot tell of a half-drawn gesture); "frames": the shared frame net's features (frames and residuals), as
+    # judges saved before the choice
     motion_members: int = 3  # images with a motion path: this many motion paths (frame net, temporal module, dynamic
     # heads), initialised apart and trained side by side on the same batches; the dynamic heads report the mean of
     # their probabilities. One path's reading of generated sequences moves with its seed (Sprites, step 500: 98.0% for
@@ -172,7 +174,8 @@ class JudgeNet(nn.Module):
             self.ordered = [cfg.arch == "conv-tcn" and d for d in self.dynamic]
         # the dynamic heads' own paths (images only): frame nets on the frames' changes, their own temporal modules
         self.split = not self.vector and cfg.dynamic_input != "frames" and any(self.dynamic)
-        self.silhouette = cfg.dynamic_input == "silhouette"
+        self.silhouette = cfg.dynamic_input in ("silhouette", "pose")
+        self.pose = cfg.dynamic_input == "pose"  # the silhouettes themselves too, not only their changes
         width = [L * n_frames if o else L for o in self.ordered]
         shared = [k for k, d in enumerate(self.dynamic) if not (self.split and d)]  # the heads on the shared path
         self.heads = nn.ModuleList(nn.Linear(width[k], n_classes[k]) for k in shared)
@@ -181,7 +184,7 @@ class JudgeNet(nn.Module):
         if self.split:
             self.motion_paths = nn.ModuleList(
                 MotionPath(
-                    self._frame_net(cfg, 1 if self.silhouette else C, D),
+                    self._frame_net(cfg, (2 if self.pose else 1) if self.silhouette else C, D),
                     self._temporal(cfg, D, cfg.dim_time),
                     [nn.Linear(width[k], n_classes[k]) for k in self.path_heads],
                 )
@@ -251,6 +254,8 @@ class JudgeNet(nn.Module):
             if self.silhouette:
                 drawn = (small[:, :, : moving.shape[2]].amax(2, keepdim=True) / SILHOUETTE_FULL).clamp(0, 1)
                 moving = drawn - drawn.mean(1, keepdim=True)  # (B, T, 1, S, S)
+                if self.pose:
+                    moving = torch.cat([moving, drawn], 2)  # (B, T, 2, S, S): what moves, and the pose it is in
             readings = [(path, *self._read(path.net, path.temporal, moving)) for path in self.paths()]
             for j, k in enumerate(self.path_heads):
                 out[k] = torch.stack([path.heads[j](flat_m if self.ordered[k] else summary_m)

@@ -163,6 +163,7 @@ def train_judge(data_dir: str | Path, cfg: JudgeConfig, log: Log | None = None) 
 
     partners = PartnerIndex(y.numpy())
     content = ContentIndex(y.numpy(), [not d for d in judge.net.dynamic])
+    motion = ContentIndex(y.numpy(), judge.net.dynamic)
     aug = cfg.augmentation
     opt = torch.optim.Adam(judge.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg.steps))
@@ -176,7 +177,7 @@ def train_judge(data_dir: str | Path, cfg: JudgeConfig, log: Log | None = None) 
             xb = as_float(x[idx])
             keep = torch.ones(len(idx), y.shape[1], dtype=torch.bool)
             if cfg.augment:
-                xb, keep = augment_batch(xb, idx.numpy(), x, partners, aug, gen, rng, as_float, content)
+                xb, keep = augment_batch(xb, idx.numpy(), x, partners, aug, gen, rng, as_float, content, motion)
             loss = train_step(judge, opt, xb, y[idx], keep)
             sched.step()
             step += 1
