@@ -1,7 +1,7 @@
 """Judges beside a reader that learns nothing: the motion of one Sprites run, read three ways or more.
 
     .venv/bin/python benchmarks/sprites_readers.py RUN --judge JUDGE [--judge JUDGE2] [--data DIR]
-        [--sequences N] [--draws D] [--checkpoint latest|best]
+        [--sequences N] [--draws D] [--checkpoint latest|best] [--confusion]
 
 The template reader (``dsvae.evaluate.templates``) reads a sequence's motion from its pose
 changes alone, by correlation with the mean changes of each motion in the training split. It
@@ -9,7 +9,8 @@ has no weights to train and no seed. This prints its accuracy on the real test s
 (the check of the instrument: it should be 100%), then, for the reconstructions, "dynamics
 kept" (f ~ p(f), z_1:T the posterior mean) and "zero f" (f = 0, z_1:T the posterior mean), the
 motion accuracy by every judge and by the reader, and the largest difference between any two.
-Where they differ by more than a few points, look at the pictures before trusting any of them.
+Where they differ by more than a few points, look at the pictures before trusting any of them;
+``--confusion`` prints, for "dynamics kept", which class each instrument named for each true one.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     p.add_argument("--draws", type=int, default=1, help="draws of the new f")
     p.add_argument("--checkpoint", default="latest", choices=("latest", "best"))
     p.add_argument("--factor", default="motion", help="the dynamic factor to read")
+    p.add_argument("--confusion", action="store_true", help="print each instrument's confusion on dynamics kept")
     args = p.parse_args(argv)
     try:
         data_dir = args.data or read_run_config(args.run).data.path
@@ -70,6 +72,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
 
     names = ["template reader", *judges]
     hits: dict[str, dict[str, list[np.ndarray]]] = {}
+    named: dict[str, list[np.ndarray]] = {name: [] for name in names}  # dynamics kept: the class each one named
     for draw in range(args.draws):
         g = torch.Generator().manual_seed(draw)
         for s in range(0, n, CHUNK):
@@ -77,10 +80,14 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
             y = labels[rows[s : s + CHUNK]]
             for what, v in decoded(model, b["x"], g).items():
                 got = hits.setdefault(what, {name: [] for name in names})
-                got["template reader"].append(reader.read(v) == y)
+                read = {"template reader": reader.read(v)}
                 for path, judge in judges.items():
                     with torch.no_grad():
-                        got[path].append(judge.probabilities(v)[k].argmax(1).numpy() == y)
+                        read[path] = judge.probabilities(v)[k].argmax(1).numpy()
+                for name, pred in read.items():
+                    got[name].append(pred == y)
+                    if what.startswith("dynamics kept"):
+                        named[name].append(pred)
     table = {
         what: {name: 100 * float(np.concatenate(v).mean()) for name, v in got.items()} for what, got in hits.items()
     }
@@ -90,6 +97,18 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     for what, accs in table.items():
         vals = [accs[name] for name in names]
         print(f"| {what} | " + " | ".join(f"{v:.1f}" for v in vals) + f" | {max(vals) - min(vals):.1f} |")
+    if args.confusion:
+        classes = test.info.factors[k].classes
+        truth = np.tile(labels[rows], args.draws)
+        for name in names:
+            pred = np.concatenate(named[name])
+            counts = np.zeros((len(classes), len(classes) + 1), dtype=int)  # the last column: left unread
+            np.add.at(counts, (truth, np.where(pred < 0, len(classes), pred)), 1)
+            print(f"\ndynamics kept, {name}: rows the true {args.factor}, columns the one named")
+            print("| true | " + " | ".join(classes) + " | unread |")
+            print("|---|" + "---:|" * (len(classes) + 1))
+            for c, row in zip(classes, counts, strict=True):
+                print(f"| {c} | " + " | ".join(str(n) for n in row) + " |")
     return table
 
 

@@ -83,9 +83,9 @@ class JudgeConfig:
     dynamic_input: DynamicInput = "silhouette"  # images: what the dynamic heads read. "silhouette": a frame net of
     # their own on the changes of the frames' silhouettes (brightest channel, full at 0.25), so that the look of a
     # character (what a new f redraws) cannot sway the reading of its motion; "motion": the same on the changes of the
-    # colours; "pose": the silhouettes' changes and the silhouettes themselves (the pose and facing: what the changes
-    # alone cannot tell of a half-drawn gesture); "frames": the shared frame net's features (frames and residuals), as
-    # judges saved before the choice
+    # colours; "pose": the silhouettes' changes and the silhouettes themselves (the pose and facing; measured on
+    # generated Sprites it read less than "silhouette", docs/results.md); "frames": the shared frame net's features
+    # (frames and residuals), as judges saved before the choice
     motion_members: int = 3  # images with a motion path: this many motion paths (frame net, temporal module, dynamic
     # heads), initialised apart and trained side by side on the same batches; the dynamic heads report the mean of
     # their probabilities. One path's reading of generated sequences moves with its seed (Sprites, step 500: 98.0% for
