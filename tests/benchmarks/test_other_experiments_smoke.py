@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "other_experiments.py"
-
-
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("other_experiments", SCRIPT)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
 
 @pytest.mark.slow
-def test_fsdd_smoke_writes_both_protocols(tmp_path: Path) -> None:
-    module = load_script()
+def test_fsdd_smoke_writes_both_protocols(load_benchmark: Callable[[str], ModuleType], tmp_path: Path) -> None:
+    module = load_benchmark("other_experiments")
     argv = ["fsdd", "--smoke", "--out", str(tmp_path), "--steps", "3", "--samples", "1", "--quiet"]
     assert module.main([*argv, "--judge-set", "arch=conv-lstm"]) == 0
     r = json.loads((tmp_path / "results.json").read_text())
@@ -38,8 +29,8 @@ def test_fsdd_smoke_writes_both_protocols(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_moving_mnist_smoke_scores_every_head(tmp_path: Path) -> None:
-    module = load_script()
+def test_moving_mnist_smoke_scores_every_head(load_benchmark: Callable[[str], ModuleType], tmp_path: Path) -> None:
+    module = load_benchmark("other_experiments")
     argv = ["moving-mnist", "--smoke", "--out", str(tmp_path), "--steps", "2", "--samples", "1", "--quiet"]
     assert module.main(argv) == 0
     r = json.loads((tmp_path / "results.json").read_text())
@@ -51,8 +42,10 @@ def test_moving_mnist_smoke_scores_every_head(tmp_path: Path) -> None:
     assert (tmp_path / "table.md").read_text().count("\n| ") >= 2 + 2 + 4
 
 
-def test_a_missing_data_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    module = load_script()
+def test_a_missing_data_folder_is_one_line(
+    load_benchmark: Callable[[str], ModuleType], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = load_benchmark("other_experiments")
     argv = ["fsdd", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"), "train.lr=1e-3"]
     assert module.main(argv) == 2  # an override after the options is parsed as one, not refused
     err = capsys.readouterr().err.strip()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -10,20 +10,15 @@ import pytest
 
 from .conftest import make_run
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "shapes_readers.py"
-
-
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("shapes_readers", SCRIPT)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
 
 def test_both_instruments_score_every_kind_of_sequence(
-    shapes_dir: Path, judge_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    load_benchmark: Callable[[str], ModuleType],
+    shapes_dir: Path,
+    judge_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    module = load_script()
+    module = load_benchmark("shapes_readers")
     run = make_run(tmp_path / "run", shapes_dir)
     table = module.main([str(run), "--judge", str(judge_dir), "--draws", "1"])
     assert set(table) == {
@@ -40,8 +35,10 @@ def test_both_instruments_score_every_kind_of_sequence(
     assert out.count("\n| ") == 1 + 9 and out.count("\n|-") == 1  # header, nine rows; one rule
 
 
-def test_a_missing_run_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    module = load_script()
+def test_a_missing_run_is_one_line(
+    load_benchmark: Callable[[str], ModuleType], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = load_benchmark("shapes_readers")
     with pytest.raises(SystemExit) as exc:
         module.main([str(tmp_path / "nowhere"), "--judge", str(tmp_path / "judge")])
     assert exc.value.code == 2

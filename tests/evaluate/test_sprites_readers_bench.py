@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -11,22 +11,17 @@ import pytest
 
 from .conftest import make_run
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "sprites_readers.py"
-
-
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("sprites_readers", SCRIPT)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
 
 def test_the_confusions_add_up_to_the_accuracies(
-    shapes_dir: Path, judge_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    load_benchmark: Callable[[str], ModuleType],
+    shapes_dir: Path,
+    judge_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Each instrument's confusion on dynamics kept has a row per true class that sums to its sequences,
     and its diagonal over the total is the accuracy the table reports."""
-    module = load_script()
+    module = load_benchmark("sprites_readers")
     run = make_run(tmp_path / "run", shapes_dir)
     n = 60
     table = module.main([str(run), "--judge", str(judge_dir), "--factor", "direction", "--sequences", str(n),
