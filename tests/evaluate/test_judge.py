@@ -256,6 +256,40 @@ def test_a_pose_path_sees_the_still_silhouette_that_a_silhouette_path_cannot(arc
     assert moved["silhouette"] < 1e-5 < 1e-3 < moved["pose"]
 
 
+@pytest.mark.parametrize("arch", ["conv-tcn", "conv-lstm"])
+def test_a_motion_path_reads_the_share_of_each_cell_drawn(arch: str) -> None:
+    """motion_size=8 on 16x16 frames: shuffling the pixels inside each 2x2 cell moves no dynamic head (it
+    reads cell averages); at the frames' own size (motion_size=0) the same shuffle moves it."""
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(3, 8, 3, 16, 16, generator=g) < 0.3).float()
+    cells = x.view(3, 8, 3, 8, 2, 8, 2).permute(0, 1, 2, 3, 5, 4, 6).reshape(3, 8, 3, 8, 8, 4)
+    shuffled = cells[..., torch.randperm(4, generator=g)]  # the same shuffle in every cell, channel and frame
+    shuffled = shuffled.view(3, 8, 3, 8, 8, 2, 2).permute(0, 1, 2, 3, 5, 4, 6).reshape(3, 8, 3, 16, 16)
+    assert not torch.equal(shuffled, x)
+    moved = {}
+    for size in (8, 0):
+        torch.manual_seed(0)
+        net = Judge(JudgeConfig(arch=arch, motion_size=size), _SIGNATURE).net.eval()  # type: ignore[arg-type]
+        with torch.no_grad():
+            before, after = net.classify(x), net.classify(shuffled)
+        moved[size] = float((after[0] - before[0]).abs().max())
+        assert not torch.allclose(after[1], before[1], atol=1e-3)  # the static head reads the pixels
+    assert moved[8] < 1e-5 < 1e-3 < moved[0]
+
+
+def test_a_judge_with_a_coarse_motion_path_round_trips(shapes_dir: Path, tmp_path: Path) -> None:
+    cfg = dataclasses.replace(FAST_JUDGE, steps=5, image_size=0, motion_size=8)
+    judge = train_and_save(shapes_dir, tmp_path / "coarse", cfg)
+    again = Judge.load(tmp_path / "coarse")
+    assert again.cfg.motion_size == 8 and (again.net.size, again.net.motion_size) == (32, 8)
+    x = SequenceDataset(shapes_dir, "test").get_batch(list(range(4)))["x"]
+    for a, b in zip(judge.probabilities(x), again.probabilities(x), strict=True):
+        assert torch.equal(a, b)
+    for bad in (12, 2, -16):
+        with pytest.raises(DSVAEError, match=r"judge\.motion_size must be 0 .* or a power of two"):
+            JudgeConfig(motion_size=bad)
+
+
 def test_a_judge_saved_before_the_motion_path_loads_reading_the_frames(shapes_dir: Path, tmp_path: Path) -> None:
     old = train_and_save(shapes_dir, tmp_path / "old", dataclasses.replace(FAST_JUDGE, steps=5, dynamic_input="frames"))
     meta = json.loads((tmp_path / "old" / "config.json").read_text())

@@ -29,7 +29,8 @@ is an error. Judges saved before the design was a choice load as ``arch=pooled``
 shrunk to 32x32, every head reading the mean over time).
 
 Shape legend: B sequences, T frames, C, H, W image channels/height/width, S = the size the
-frame net reads, V vector features, D = dim_frame, L = dim_time, n_k classes of factor k.
+frame net reads, R = the size the motion paths read, V vector features, D = dim_frame, L = dim_time,
+n_k classes of factor k.
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ class JudgeConfig:
     # colours; "pose": the silhouettes' changes and the silhouettes themselves (the pose and facing; measured on
     # generated Sprites it read less than "silhouette", docs/results.md); "frames": the shared frame net's features
     # (frames and residuals), as judges saved before the choice
+    motion_size: int = 0  # images with a motion path: >0 area-averages the silhouettes to this size first (at most the
+    # frame net's; 0: the frame net's size). Measured on generated Sprites it did not make the default judge read closer
+    # to the reader (docs/results.md), so it is off
     motion_members: int = 3  # images with a motion path: this many motion paths (frame net, temporal module, dynamic
     # heads), initialised apart and trained side by side on the same batches; the dynamic heads report the mean of
     # their probabilities. One path's reading of generated sequences moves with its seed (Sprites, step 500: 98.0% for
@@ -98,9 +102,10 @@ class JudgeConfig:
     def __post_init__(self) -> None:
         check_choices(self, "judge")
         check_positive(self, ("width", "dim_frame", "dim_time", "steps", "batch_size", "motion_members"), "judge")
-        s = self.image_size
-        if not isinstance(s, int) or s < 0 or (s > 0 and (s < 4 or s & (s - 1))):
-            raise DSVAEError(f"judge.image_size must be 0 (frames as they are) or a power of two >= 4, got {s!r}")
+        for name, zero in (("image_size", "frames as they are"), ("motion_size", "the frame net's size")):
+            s = getattr(self, name)
+            if not isinstance(s, int) or s < 0 or (s > 0 and (s < 4 or s & (s - 1))):
+                raise DSVAEError(f"judge.{name} must be 0 ({zero}) or a power of two >= 4, got {s!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)) or not (self.weight_decay >= 0):
             raise DSVAEError("judge.lr must be a finite number > 0 and judge.weight_decay >= 0")
         for name in ("threshold", "robust_threshold"):
@@ -163,6 +168,7 @@ class JudgeNet(nn.Module):
             if H != W or cfg.image_size > H:
                 raise DSVAEError(f"judge.image_size {cfg.image_size} needs square frames at least as big, got {H}x{W}")
             self.size = cfg.image_size or H
+            self.motion_size = min(cfg.motion_size, self.size) if cfg.motion_size else self.size
             self.residual = cfg.residual
             c_in = 2 * C if cfg.residual else C
             self.frame_net = self._frame_net(cfg, c_in, D)
@@ -184,7 +190,7 @@ class JudgeNet(nn.Module):
         if self.split:
             self.motion_paths = nn.ModuleList(
                 MotionPath(
-                    self._frame_net(cfg, (2 if self.pose else 1) if self.silhouette else C, D),
+                    self._frame_net(cfg, (2 if self.pose else 1) if self.silhouette else C, D, self.motion_size),
                     self._temporal(cfg, D, cfg.dim_time),
                     [nn.Linear(width[k], n_classes[k]) for k in self.path_heads],
                 )
@@ -202,10 +208,11 @@ class JudgeNet(nn.Module):
         """The motion paths (none when every head reads the shared path)."""
         return typing.cast(list[MotionPath], list(self.motion_paths)) if self.split else []
 
-    def _frame_net(self, cfg: JudgeConfig, channels: int, dim: int) -> nn.Module:
+    def _frame_net(self, cfg: JudgeConfig, channels: int, dim: int, size: int = 0) -> nn.Module:
+        size = size or self.size
         if cfg.arch == "conv-lstm":
-            return LeakyConvNet(channels, self.size, cfg.width, dim)
-        return FrameConvNet(channels, self.size, cfg.width, dim, with_mean=cfg.arch == "conv-tcn")
+            return LeakyConvNet(channels, size, cfg.width, dim)
+        return FrameConvNet(channels, size, cfg.width, dim, with_mean=cfg.arch == "conv-tcn")
 
     @staticmethod
     def _temporal(cfg: JudgeConfig, dim: int, width: int) -> nn.Module:
@@ -218,11 +225,7 @@ class JudgeNet(nn.Module):
 
     def shrink(self, x: Tensor) -> Tensor:
         """Bring frames to what the frame net reads: (B, T, C, H, W) -> (B, T, C, S, S); vectors unchanged."""
-        if self.vector or x.shape[-1] == self.size:
-            return x
-        B, T = x.shape[:2]
-        small = F.adaptive_avg_pool2d(x.flatten(0, 1), self.size)  # (B*T, C, S, S): area averaging
-        return small.view(B, T, *small.shape[1:])
+        return x if self.vector else _area_average(x, self.size)
 
     def classify(self, small: Tensor) -> list[Tensor]:
         """Shrunk frames (B, T, C, S, S) or (B, T, V) -> logits, one (B, n_k) per factor.
@@ -253,9 +256,12 @@ class JudgeNet(nn.Module):
             assert moving is not None
             if self.silhouette:
                 drawn = (small[:, :, : moving.shape[2]].amax(2, keepdim=True) / SILHOUETTE_FULL).clamp(0, 1)
-                moving = drawn - drawn.mean(1, keepdim=True)  # (B, T, 1, S, S)
+                drawn = _area_average(drawn, self.motion_size)  # (B, T, 1, R, R): the share of each cell drawn
+                moving = drawn - drawn.mean(1, keepdim=True)  # (B, T, 1, R, R)
                 if self.pose:
-                    moving = torch.cat([moving, drawn], 2)  # (B, T, 2, S, S): what moves, and the pose it is in
+                    moving = torch.cat([moving, drawn], 2)  # (B, T, 2, R, R): what moves, and the pose it is in
+            else:
+                moving = _area_average(moving, self.motion_size)  # (B, T, C, R, R)
             readings = [(path, *self._read(path.net, path.temporal, moving)) for path in self.paths()]
             for j, k in enumerate(self.path_heads):
                 out[k] = torch.stack([path.heads[j](flat_m if self.ordered[k] else summary_m)
@@ -280,6 +286,15 @@ class JudgeNet(nn.Module):
     def forward(self, x: Tensor) -> list[Tensor]:
         """x (B, T, C, H, W) in [0, 1] or (B, T, V) -> logits, one (B, n_k) per factor."""
         return self.classify(self.shrink(x))
+
+
+def _area_average(x: Tensor, size: int) -> Tensor:
+    """Image sequences (B, T, C, S, S) -> (B, T, C, size, size) by area averaging (unchanged when S == size)."""
+    if x.shape[-1] == size:
+        return x
+    B, T = x.shape[:2]
+    small = F.adaptive_avg_pool2d(x.flatten(0, 1), size)
+    return small.view(B, T, *small.shape[1:])
 
 
 class MotionPath(nn.Module):
