@@ -12,6 +12,7 @@ from dsvae.evaluate.augment import (
     PartnerIndex,
     add_noise,
     augment_batch,
+    corrupt_pixels,
     erase_patches,
     gaussian_blur,
     hold_frames,
@@ -90,6 +91,28 @@ def test_augmented_batches_keep_the_chosen_head() -> None:
     assert x.shape == (16, 3, 3, 8, 8) and x.min() >= 0 and x.max() <= 1
     assert keep.shape == (16, 2) and keep.any(1).all()  # every blend keeps the label its partner shares
     assert not keep.all()  # and some lose another head's label
+
+
+def test_without_pixels_a_batch_gets_the_mixes_only_and_corrupt_pixels_adds_the_rest() -> None:
+    """pixels=False: the same draws as a full call up to the mixes; corrupt_pixels then gives the full call's batch."""
+    labels = np.stack([np.arange(64) % 4, np.arange(64) % 3], 1)
+    pool = torch.rand(64, 3, 3, 8, 8)
+    rows = np.arange(16)
+    cfg = AugmentConfig(blend=0.5, blur=1.0, noise=1.0, brightness=0.0, erase=0.0)
+
+    def call(pixels: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Generator]:
+        gen = torch.Generator().manual_seed(0)
+        x, keep = augment_batch(pool[rows], rows, pool, PartnerIndex(labels), cfg, gen, np.random.default_rng(0),
+                                pixels=pixels)  # fmt: skip
+        return x, keep, gen
+
+    full, keep_full, _ = call(True)
+    mixed, keep_mixed, gen = call(False)
+    assert torch.equal(keep_mixed, keep_full)
+    blended = ~keep_mixed.all(1)  # a blend that lost a label: that row is a mix of partners
+    assert blended.any() and not torch.allclose(mixed[blended], pool[rows][blended])
+    torch.testing.assert_close(corrupt_pixels(mixed, cfg, gen), full)
+    assert not torch.allclose(mixed, full, atol=1e-3)  # every row was blurred and noised
 
 
 def test_content_partners_share_every_static_label_and_are_other_sequences() -> None:

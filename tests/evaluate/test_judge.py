@@ -257,7 +257,7 @@ def test_a_pose_path_sees_the_still_silhouette_that_a_silhouette_path_cannot(arc
 
 
 @pytest.mark.parametrize("arch", ["conv-tcn", "conv-lstm"])
-def test_a_motion_path_reads_the_share_of_each_cell_drawn(arch: str) -> None:
+def test_a_coarse_motion_path_reads_frames_averaged_over_cells(arch: str) -> None:
     """motion_size=8 on 16x16 frames: shuffling the pixels inside each 2x2 cell moves no dynamic head (it
     reads cell averages); at the frames' own size (motion_size=0) the same shuffle moves it."""
     g = torch.Generator().manual_seed(0)
@@ -275,6 +275,20 @@ def test_a_motion_path_reads_the_share_of_each_cell_drawn(arch: str) -> None:
         moved[size] = float((after[0] - before[0]).abs().max())
         assert not torch.allclose(after[1], before[1], atol=1e-3)  # the static head reads the pixels
     assert moved[8] < 1e-5 < 1e-3 < moved[0]
+
+
+def test_a_coarse_motion_path_reads_the_coarse_frames_it_is_given() -> None:
+    """Training passes the motion paths their own (coarsely corrupted) frames; without them they read x averaged."""
+    torch.manual_seed(0)
+    net = Judge(JudgeConfig(arch="conv-tcn", motion_size=8), _SIGNATURE).net.eval()
+    x = torch.rand(2, 8, 3, 16, 16) * 0.2  # below the silhouette's full intensity, so that it moves
+    coarse = net.shrink_to(x, 8)
+    with torch.no_grad():
+        plain, given, other = net.member_logits(x), net.member_logits(x, coarse), net.member_logits(x, coarse.flip(-1))
+    assert net.coarse and coarse.shape == (2, 8, 3, 8, 8)
+    torch.testing.assert_close(given[0], plain[0])
+    assert not torch.allclose(other[0], plain[0], atol=1e-4)  # the motion paths read what they are given ...
+    torch.testing.assert_close(other[1], plain[1])  # ... and the static head the frames
 
 
 def test_a_judge_with_a_coarse_motion_path_round_trips(shapes_dir: Path, tmp_path: Path) -> None:

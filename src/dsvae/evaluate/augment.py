@@ -301,6 +301,7 @@ def augment_batch(
     to_float: object = None,
     content: ContentIndex | None = None,
     motion: ContentIndex | None = None,
+    pixels: bool = True,
 ) -> tuple[Tensor, Tensor]:
     """Corrupt a training batch and say which labels it keeps.
 
@@ -314,6 +315,8 @@ def augment_batch(
         to_float: callable turning pool rows into floats like x.
         content: partners with the same content, for the faint second motion (None: no such corruption).
         motion: partners with the same motion, for the average character (None: no such corruption).
+        pixels: False stops after the mixes (faint, average, blends), before :func:`corrupt_pixels`,
+            for a caller that corrupts the pixels at more than one scale.
     Returns:
         The corrupted batch and a (B, K) bool mask of the labels it keeps: a head is trained on
         a sequence only where the mask is True.
@@ -345,6 +348,16 @@ def augment_batch(
         weight = np.where(active, np.clip(j / (j + 1) + rng.uniform(-0.15, 0.15, size=B), 0.3, 0.85), 1.0)
         x = mix(x, other, torch.from_numpy(weight), composite if j == 1 else None)
         keep &= preserved(labels, partners.labels[mate], active)
+    return (corrupt_pixels(x, cfg, gen) if pixels else x), keep
+
+
+def corrupt_pixels(x: Tensor, cfg: AugmentConfig, gen: torch.Generator) -> Tensor:
+    """The corruptions that act on each sequence alone: blur, noise, brightness, a held span, black patches.
+
+    Strengths are in the units of ``x`` (pixels, intensity), so the same config applied to frames
+    area-averaged to a quarter of their side blurs four times as far across the character.
+    """
+    B = x.shape[0]
     pick = lambda p: torch.rand(B, generator=gen) < p  # noqa: E731
     if cfg.blur > 0:
         sigma = _rand(B, gen, 0.0, cfg.blur_sigma) * pick(cfg.blur)
@@ -364,4 +377,4 @@ def augment_batch(
         chosen = pick(cfg.erase)
         if bool(chosen.any()):
             x = torch.where(chosen.view((-1,) + (1,) * (x.dim() - 1)), erase_patches(x, gen), x)
-    return x, keep
+    return x

@@ -87,9 +87,10 @@ class JudgeConfig:
     # colours; "pose": the silhouettes' changes and the silhouettes themselves (the pose and facing; measured on
     # generated Sprites it read less than "silhouette", docs/results.md); "frames": the shared frame net's features
     # (frames and residuals), as judges saved before the choice
-    motion_size: int = 0  # images with a motion path: >0 area-averages the silhouettes to this size first (at most the
-    # frame net's; 0: the frame net's size). Measured on generated Sprites it did not make the default judge read closer
-    # to the reader (docs/results.md), so it is off
+    motion_size: int = 0  # images with a motion path: >0 area-averages the frames to this size (at most the frame
+    # net's) before their silhouettes are taken, and the training corruptions (blur, noise, ...) then act at this size
+    # for the motion path; 0: the frame net's size. On generated Sprites, 16 with augmentation.faint=0 brought both
+    # designs within 1 point of the reader (docs/results.md); not yet the default
     motion_members: int = 3  # images with a motion path: this many motion paths (frame net, temporal module, dynamic
     # heads), initialised apart and trained side by side on the same batches; the dynamic heads report the mean of
     # their probabilities. One path's reading of generated sequences moves with its seed (Sprites, step 500: 98.0% for
@@ -227,6 +228,11 @@ class JudgeNet(nn.Module):
         """Bring frames to what the frame net reads: (B, T, C, H, W) -> (B, T, C, S, S); vectors unchanged."""
         return x if self.vector else _area_average(x, self.size)
 
+    @staticmethod
+    def shrink_to(x: Tensor, size: int) -> Tensor:
+        """Image sequences (B, T, C, S, S) area-averaged to (B, T, C, size, size)."""
+        return _area_average(x, size)
+
     def classify(self, small: Tensor) -> list[Tensor]:
         """Shrunk frames (B, T, C, S, S) or (B, T, V) -> logits, one (B, n_k) per factor.
 
@@ -235,38 +241,44 @@ class JudgeNet(nn.Module):
         return [lg[0] if len(lg) == 1 else lg.log_softmax(-1).logsumexp(0) - math.log(len(lg))
                 for lg in self.member_logits(small)]  # fmt: skip
 
-    def member_logits(self, small: Tensor) -> list[Tensor]:
-        """Shrunk frames -> one (M, B, n_k) per factor: M motion paths for their heads, M = 1 for the others."""
+    def member_logits(self, small: Tensor, coarse: Tensor | None = None) -> list[Tensor]:
+        """Shrunk frames -> one (M, B, n_k) per factor: M motion paths for their heads, M = 1 for the others.
+
+        ``coarse`` (B, T, C, R, R): what the motion paths read instead of the frames area-averaged to
+        ``motion_size`` (training corrupts them at that scale); ignored without a coarse motion path.
+        """
         T = small.shape[1]
         if self.n_frames != T and any(self.ordered):
             raise DSVAEError(f"the judge reads sequences of {self.n_frames} frames, got {T}")
-        moving = None
+        frames = small
         if self.vector:
             small = (small - self.feat_mean) / self.feat_std
-        else:
-            moving = small - small.mean(1, keepdim=True)  # (B, T, C, S, S): what moves
-            if self.residual:
-                # a faintly drawn moving limb on an average character is clearer once the still part is removed
-                small = torch.cat([small, moving], 2)  # (B, T, 2C, S, S)
+        elif self.residual:
+            # a faintly drawn moving limb on an average character is clearer once the still part is removed
+            small = torch.cat([small, small - small.mean(1, keepdim=True)], 2)  # (B, T, 2C, S, S)
         summary, flat = self._read(self.frame_net, self.temporal, small)
         out: list[Tensor | None] = [None] * len(self.dynamic)
         for k, head in zip(self.shared_heads, self.heads, strict=True):
             out[k] = head(flat if self.ordered[k] else summary)[None]
         if self.split:
-            assert moving is not None
+            seen = coarse if coarse is not None and self.coarse else _area_average(frames, self.motion_size)
             if self.silhouette:
-                drawn = (small[:, :, : moving.shape[2]].amax(2, keepdim=True) / SILHOUETTE_FULL).clamp(0, 1)
-                drawn = _area_average(drawn, self.motion_size)  # (B, T, 1, R, R): the share of each cell drawn
-                moving = drawn - drawn.mean(1, keepdim=True)  # (B, T, 1, R, R)
+                drawn = (seen.amax(2, keepdim=True) / SILHOUETTE_FULL).clamp(0, 1)  # (B, T, 1, R, R)
+                moving = drawn - drawn.mean(1, keepdim=True)  # what moves
                 if self.pose:
                     moving = torch.cat([moving, drawn], 2)  # (B, T, 2, R, R): what moves, and the pose it is in
             else:
-                moving = _area_average(moving, self.motion_size)  # (B, T, C, R, R)
+                moving = seen - seen.mean(1, keepdim=True)  # (B, T, C, R, R)
             readings = [(path, *self._read(path.net, path.temporal, moving)) for path in self.paths()]
             for j, k in enumerate(self.path_heads):
                 out[k] = torch.stack([path.heads[j](flat_m if self.ordered[k] else summary_m)
                                       for path, summary_m, flat_m in readings])  # fmt: skip
         return typing.cast(list[Tensor], out)
+
+    @property
+    def coarse(self) -> bool:
+        """True when the motion paths read the frames area-averaged to a smaller size than the frame net's."""
+        return self.split and self.motion_size < self.size
 
     def _read(self, frame_net: nn.Module, temporal: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
         """Frames (B, T, ...) -> (a summary over time (B, F), the features in time order flattened (B, T*F))."""

@@ -31,6 +31,7 @@ from dsvae.evaluate.augment import (
     PartnerIndex,
     add_noise,
     augment_batch,
+    corrupt_pixels,
     gaussian_blur,
     mix,
     splice,
@@ -94,10 +95,14 @@ def masked_cross_entropy(logits: Tensor, y: Tensor, keep: Tensor) -> Tensor:
     return (losses * keep).sum() / keep.sum().clamp_min(1)
 
 
-def train_step(judge: Judge, opt: torch.optim.Optimizer, x: Tensor, y: Tensor, keep: Tensor) -> float:
-    """One step on sequences x (B, ...), labels y (B, K) and kept labels keep (B, K): the sum of the heads' losses."""
+def train_step(
+    judge: Judge, opt: torch.optim.Optimizer, x: Tensor, y: Tensor, keep: Tensor, coarse: Tensor | None = None
+) -> float:
+    """One step on sequences x (B, ...), labels y (B, K) and kept labels keep (B, K): the sum of the heads' losses.
+
+    ``coarse``: what a coarse motion path reads instead of x area-averaged (see JudgeNet.member_logits)."""
     judge.net.train()
-    logits = judge.net.member_logits(x)
+    logits = judge.net.member_logits(x, coarse)
     loss = sum((masked_cross_entropy(lg, y[:, k], keep[:, k]) for k, lg in enumerate(logits)), torch.zeros(()))
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -176,9 +181,15 @@ def train_judge(data_dir: str | Path, cfg: JudgeConfig, log: Log | None = None) 
             idx = order[start : start + cfg.batch_size]
             xb = as_float(x[idx])
             keep = torch.ones(len(idx), y.shape[1], dtype=torch.bool)
+            coarse = None
             if cfg.augment:
-                xb, keep = augment_batch(xb, idx.numpy(), x, partners, aug, gen, rng, as_float, content, motion)
-            loss = train_step(judge, opt, xb, y[idx], keep)
+                # a coarse motion path gets the same mixes, with blur, noise, ... at its own scale (docs/results.md)
+                xb, keep = augment_batch(xb, idx.numpy(), x, partners, aug, gen, rng, as_float, content, motion,
+                                         pixels=not judge.net.coarse)  # fmt: skip
+                if judge.net.coarse:
+                    coarse = corrupt_pixels(judge.net.shrink_to(xb, judge.net.motion_size), aug, gen)
+                    xb = corrupt_pixels(xb, aug, gen)
+            loss = train_step(judge, opt, xb, y[idx], keep, coarse)
             sched.step()
             step += 1
             if step % report_every == 0 or step == cfg.steps:
