@@ -16,7 +16,7 @@ from dsvae.data.folder import Factor
 from dsvae.errors import DSVAEError
 from dsvae.evaluate import judge_train
 from dsvae.evaluate.augment import AugmentConfig
-from dsvae.evaluate.judge import DataSignature, Judge, JudgeConfig
+from dsvae.evaluate.judge import DataSignature, Judge, JudgeConfig, area_average
 from dsvae.evaluate.judge_train import masked_cross_entropy, train_and_save
 
 from .conftest import FAST_JUDGE, unlabelled_copy
@@ -282,7 +282,7 @@ def test_a_coarse_motion_path_reads_the_coarse_frames_it_is_given() -> None:
     torch.manual_seed(0)
     net = Judge(JudgeConfig(arch="conv-tcn", motion_size=8), _SIGNATURE).net.eval()
     x = torch.rand(2, 8, 3, 16, 16) * 0.2  # below the silhouette's full intensity, so that it moves
-    coarse = net.shrink_to(x, 8)
+    coarse = area_average(x, 8)
     with torch.no_grad():
         plain, given, other = net.member_logits(x), net.member_logits(x, coarse), net.member_logits(x, coarse.flip(-1))
     assert net.coarse and coarse.shape == (2, 8, 3, 8, 8)

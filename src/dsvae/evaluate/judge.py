@@ -226,12 +226,7 @@ class JudgeNet(nn.Module):
 
     def shrink(self, x: Tensor) -> Tensor:
         """Bring frames to what the frame net reads: (B, T, C, H, W) -> (B, T, C, S, S); vectors unchanged."""
-        return x if self.vector else _area_average(x, self.size)
-
-    @staticmethod
-    def shrink_to(x: Tensor, size: int) -> Tensor:
-        """Image sequences (B, T, C, S, S) area-averaged to (B, T, C, size, size)."""
-        return _area_average(x, size)
+        return x if self.vector else area_average(x, self.size)
 
     def classify(self, small: Tensor) -> list[Tensor]:
         """Shrunk frames (B, T, C, S, S) or (B, T, V) -> logits, one (B, n_k) per factor.
@@ -261,7 +256,7 @@ class JudgeNet(nn.Module):
         for k, head in zip(self.shared_heads, self.heads, strict=True):
             out[k] = head(flat if self.ordered[k] else summary)[None]
         if self.split:
-            seen = coarse if coarse is not None and self.coarse else _area_average(frames, self.motion_size)
+            seen = coarse if coarse is not None and self.coarse else area_average(frames, self.motion_size)
             if self.silhouette:
                 drawn = (seen.amax(2, keepdim=True) / SILHOUETTE_FULL).clamp(0, 1)  # (B, T, 1, R, R)
                 moving = drawn - drawn.mean(1, keepdim=True)  # what moves
@@ -300,7 +295,7 @@ class JudgeNet(nn.Module):
         return self.classify(self.shrink(x))
 
 
-def _area_average(x: Tensor, size: int) -> Tensor:
+def area_average(x: Tensor, size: int) -> Tensor:
     """Image sequences (B, T, C, S, S) -> (B, T, C, size, size) by area averaging (unchanged when S == size)."""
     if x.shape[-1] == size:
         return x

@@ -36,7 +36,7 @@ from dsvae.evaluate.augment import (
     mix,
     splice,
 )
-from dsvae.evaluate.judge import DataSignature, Judge, JudgeConfig, check_judge_out
+from dsvae.evaluate.judge import DataSignature, Judge, JudgeConfig, area_average, check_judge_out
 from dsvae.schedule import warmup_cosine
 
 READ_CHUNK = 256  # sequences read from the memory map at a time
@@ -187,7 +187,7 @@ def train_judge(data_dir: str | Path, cfg: JudgeConfig, log: Log | None = None) 
                 xb, keep = augment_batch(xb, idx.numpy(), x, partners, aug, gen, rng, as_float, content, motion,
                                          pixels=not judge.net.coarse)  # fmt: skip
                 if judge.net.coarse:
-                    coarse = corrupt_pixels(judge.net.shrink_to(xb, judge.net.motion_size), aug, gen)
+                    coarse = corrupt_pixels(area_average(xb, judge.net.motion_size), aug, gen)
                     xb = corrupt_pixels(xb, aug, gen)
             loss = train_step(judge, opt, xb, y[idx], keep, coarse)
             sched.step()
