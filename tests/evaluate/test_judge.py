@@ -304,6 +304,24 @@ def test_a_judge_with_a_coarse_motion_path_round_trips(shapes_dir: Path, tmp_pat
             JudgeConfig(motion_size=bad)
 
 
+def test_a_judge_saved_before_the_coarse_motion_path_loads_reading_full_size_frames(
+    shapes_dir: Path, tmp_path: Path
+) -> None:
+    """Judges written before motion_size existed read the motion at the frame net's size, not the new default's."""
+    assert JudgeConfig().motion_size == 16
+    old = train_and_save(
+        shapes_dir, tmp_path / "old", dataclasses.replace(FAST_JUDGE, steps=5, image_size=0, motion_size=0)
+    )
+    meta = json.loads((tmp_path / "old" / "config.json").read_text())
+    del meta["config"]["judge"]["motion_size"]
+    (tmp_path / "old" / "config.json").write_text(json.dumps(meta))
+    again = Judge.load(tmp_path / "old")
+    assert again.cfg.motion_size == 0 and again.net.motion_size == again.net.size == 32 and not again.net.coarse
+    x = SequenceDataset(shapes_dir, "test").get_batch(list(range(4)))["x"]
+    for a, b in zip(old.probabilities(x), again.probabilities(x), strict=True):
+        assert torch.equal(a, b)
+
+
 def test_a_judge_saved_before_the_motion_path_loads_reading_the_frames(shapes_dir: Path, tmp_path: Path) -> None:
     old = train_and_save(shapes_dir, tmp_path / "old", dataclasses.replace(FAST_JUDGE, steps=5, dynamic_input="frames"))
     meta = json.loads((tmp_path / "old" / "config.json").read_text())

@@ -11,6 +11,9 @@ for them (DESIGN.md, section 5):
 - its dynamic heads have a frame net of their own that sees only how the frames' silhouettes
   change (``dynamic_input="silhouette"``): what a new f redraws (hair, clothes, the colours of
   a character) cannot sway the reading of the motion, which on generated Sprites it did;
+- that motion path reads the frames area-averaged to 16x16 (``motion_size=16``) and is trained
+  on corruptions at that scale: the fine detail it then cannot see is what a decoder early in
+  training draws wrong, and with it the judges misread generated motions the reader names;
 - that motion path is a small ensemble (``motion_members=3``): paths initialised apart and
   trained side by side, whose probabilities are averaged, since one path's reading of
   generated sequences moves with its seed;
@@ -87,10 +90,11 @@ class JudgeConfig:
     # colours; "pose": the silhouettes' changes and the silhouettes themselves (the pose and facing; measured on
     # generated Sprites it read less than "silhouette", docs/results.md); "frames": the shared frame net's features
     # (frames and residuals), as judges saved before the choice
-    motion_size: int = 0  # images with a motion path: >0 area-averages the frames to this size (at most the frame
+    motion_size: int = 16  # images with a motion path: >0 area-averages the frames to this size (at most the frame
     # net's) before their silhouettes are taken, and the training corruptions (blur, noise, ...) then act at this size
-    # for the motion path; 0: the frame net's size. On generated Sprites, 16 with augmentation.faint=0 brought both
-    # designs within 1 point of the reader (docs/results.md); not yet the default
+    # for the motion path; 0: the frame net's size. On generated Sprites at full size (0) the two designs read 5-9
+    # points below the template reader; at 16 (with augmentation.faint=0) both read within 1 point of it
+    # (docs/results.md)
     motion_members: int = 3  # images with a motion path: this many motion paths (frame net, temporal module, dynamic
     # heads), initialised apart and trained side by side on the same batches; the dynamic heads report the mean of
     # their probabilities. One path's reading of generated sequences moves with its seed (Sprites, step 500: 98.0% for
@@ -516,6 +520,7 @@ class Judge:
             fields.setdefault("lstm_reading", "ends")  # written before the LSTM's reading was a choice
             fields.setdefault("dynamic_input", "frames")  # written before the dynamic heads had a path of their own
             fields.setdefault("motion_members", 1)  # written before the motion paths were an ensemble
+            fields.setdefault("motion_size", 0)  # written before the motion paths read shrunken frames
             cfg = from_dict(JudgeConfig, fields, where="judge")
             d = dict(meta["data"])
             factors = [Factor(**f) for f in d.pop("factors")]
