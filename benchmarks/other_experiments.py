@@ -1,8 +1,11 @@
 """The paper's other experiments: speaker identity on spoken digits (FSDD) and Moving MNIST both ways.
 
 One command per experiment goes from a data folder to a table: train the preset (or take a
-trained run with ``--run``), train the default judge (or take one with ``--judge``), score the
-run with ``dsvae evaluate``'s protocol and write ``OUT/table.md`` and ``OUT/results.json``.
+trained run with ``--run``), train the default judge (or take one or several with ``--judge``),
+score the run with ``dsvae evaluate``'s protocol and write ``OUT/table.md`` and
+``OUT/results.json``. With several judges the table has a block for each and ends with their
+largest disagreement; results.json holds the first judge's figures at the top level and every
+judge's under ``by_judge``.
 
 - ``fsdd``: speaker verification from the cosine similarity of posterior means, EER with f and
   with z averaged over time (the test of Li & Mandt 2018), on every pair of test recordings and
@@ -227,28 +230,40 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     data = smoke_data(args.experiment, out) if args.smoke else Path(args.data)
     info = read_info(data)
     run_dir = Path(args.run) if args.run else train(args, data, out)
-    judge = Path(args.judge) if args.judge else out / "judge"
-    if not args.judge:
-        # conv-tcn: the design these experiments' logged figures were measured with (--judge-set=arch=... to change)
-        base = SMOKE_JUDGE if args.smoke else JudgeConfig(arch="conv-tcn", steps=args.judge_steps)
+    judges = [Path(j) for j in args.judge] if args.judge else [out / "judge"]
+    if not args.judge:  # the package's default judge (--judge-set=arch=conv-tcn and so on to change it)
+        base = SMOKE_JUDGE if args.smoke else JudgeConfig(steps=args.judge_steps)
         cfg = apply_overrides(base, args.judge_set)
-        train_and_save(data, judge, cfg, log=None if args.quiet else print)
+        train_and_save(data, judges[0], cfg, log=None if args.quiet else print)
     eval_cfg = EvalConfig(samples=args.samples, max_sequences=args.eval_sequences, seed=0,
                           min_judge_accuracy=0.0 if args.smoke else args.min_judge_accuracy)  # fmt: skip
-    metrics = evaluate(run_dir, judge, eval_cfg, data_dir=data, log=None if args.quiet else print)
+    metrics = evaluate(run_dir, [*judges], eval_cfg, data_dir=data, log=None if args.quiet else print)
     write_evaluation(run_dir, metrics, out / "eval")
+    hard = None
     if args.experiment == "fsdd":
         hard = cross_factor_eer(run_dir, data, metrics["verification"]["factor"], metrics["factors"]["dynamic"])
-        rows = fsdd_rows(metrics, hard)
-        lines = fsdd_table(rows)
-    else:
-        rows = mmnist_rows(metrics)
-        lines = mmnist_table(rows)
-    title = f"### {info.name}: run {run_dir}, judge {judge} ({metrics['judge']['arch']})"
-    write_json(out / "results.json", {"run": str(run_dir.resolve()), "judge": str(judge.resolve()), **rows})
-    text = "\n".join([title, "", *lines]) + "\n"
+    by_judge = metrics.get("by_judge") or {metrics["judge"]["name"]: {}}
+    rows: dict[str, Any] = {}
+    lines: list[str] = []
+    for info_j, (label, scores_j) in zip(metrics["judges"], by_judge.items(), strict=True):
+        view = {**metrics, **scores_j}  # this judge's figures; the verification does not use a judge
+        rows[label] = fsdd_rows(view, hard) if hard is not None else mmnist_rows(view)
+        lines += [f"### {info.name}: run {run_dir}, judge {info_j['path']} ({info_j['arch']})", ""]
+        lines += [*(fsdd_table(rows[label]) if hard is not None else mmnist_table(rows[label])), ""]
+    result: dict[str, Any] = {"run": str(run_dir.resolve()), "judge": str(judges[0].resolve()),
+                              **next(iter(rows.values()))}  # fmt: skip
+    if len(judges) > 1:
+        worst = metrics["agreement"]["max_disagreement"]
+        result["by_judge"] = rows
+        result["max_disagreement"] = worst
+        tolerance = pct(metrics["agreement"]["tolerance"])
+        flagged = ", ".join(f"{r['figure']} ({pct(r['spread'])})" for r in metrics["agreement"]["flagged"])
+        lines.append(f"Largest disagreement between the judges: {worst['figure']}, {pct(worst['spread'])} points. "
+                     f"Over {tolerance} points: {flagged or 'none'}.")  # fmt: skip
+    write_json(out / "results.json", result)
+    text = "\n".join(lines).rstrip("\n") + "\n"
     atomic_write(out / "table.md", lambda p: p.write_text(text))
-    return rows
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,7 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", help="the data folder (`dsvae data fsdd` or `dsvae data moving-mnist`)")
     p.add_argument("--out", required=True, help="folder for the run, the judge and the table (new)")
     p.add_argument("--run", help="score this trained run instead of training one")
-    p.add_argument("--judge", help="score with this judge (`dsvae judge`) instead of training one")
+    p.add_argument(
+        "--judge",
+        action="append",
+        default=[],
+        help="score with this judge (`dsvae judge`) instead of training one; repeat for several",
+    )
     p.add_argument("--minutes", type=float, default=30.0, help="wall-clock training budget (0: no limit)")
     p.add_argument("--steps", type=int, default=0, help="train.max_steps (0: the preset's)")
     p.add_argument("--judge-steps", type=int, default=JudgeConfig.steps, help="optimisation steps of the judge")
