@@ -31,7 +31,7 @@ from dsvae.evaluate.judge import Judge
 from dsvae.run_folder import read_run_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # a sibling script, not a package
-from sprites_readers import CHUNK, decoded
+from sprites_readers import CHUNK, decoded, print_table
 
 FAINT = 0.2  # pixels below this fraction of a frame's brightest are background (a decoder's grey haze)
 
@@ -109,16 +109,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
             for path, judge in judges.items():
                 with torch.no_grad():
                     got[path].append(judge.probabilities(v)[k].argmax(1).numpy() == y)
-    table = {
-        what: {name: 100 * float(np.concatenate(v).mean()) for name, v in got.items()} for what, got in hits.items()
-    }
-    print(f"direction accuracy in %, {n} test sequences, 1 draw of f")
-    print("| sequences | " + " | ".join(instruments) + " | largest difference |")
-    print("|---|" + "---:|" * (len(instruments) + 1))
-    for what, accs in table.items():
-        vals = [accs[name] for name in instruments]
-        print(f"| {what} | " + " | ".join(f"{v:.1f}" for v in vals) + f" | {max(vals) - min(vals):.1f} |")
-    return table
+    return print_table(hits, instruments, f"direction accuracy in %, {n} test sequences, 1 draw of f")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,22 @@ def decoded(model: DSVAE, x: torch.Tensor, g: torch.Generator) -> dict[str, torc
         }
 
 
+def print_table(
+    hits: dict[str, dict[str, list[np.ndarray]]], names: list[str], title: str
+) -> dict[str, dict[str, float]]:
+    """Print {sequences: {instrument: per-batch hit arrays}} as a Markdown table of accuracies (%); return them."""
+    table = {
+        what: {name: 100 * float(np.concatenate(v).mean()) for name, v in got.items()} for what, got in hits.items()
+    }
+    print(title)
+    print("| sequences | " + " | ".join(names) + " | largest difference |")
+    print("|---|" + "---:|" * (len(names) + 1))
+    for what, accs in table.items():
+        vals = [accs[name] for name in names]
+        print(f"| {what} | " + " | ".join(f"{v:.1f}" for v in vals) + f" | {max(vals) - min(vals):.1f} |")
+    return table
+
+
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     """Print the table; return {sequences: {instrument: motion accuracy %}}."""
     p = argparse.ArgumentParser(prog="sprites_readers.py", description=__doc__.splitlines()[0])
@@ -88,15 +104,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
                     got[name].append(pred == y)
                     if what.startswith("dynamics kept"):
                         named[name].append(pred)
-    table = {
-        what: {name: 100 * float(np.concatenate(v).mean()) for name, v in got.items()} for what, got in hits.items()
-    }
-    print(f"{args.factor} accuracy in %, {n} test sequences, {args.draws} draw(s) of f")
-    print("| sequences | " + " | ".join(names) + " | largest difference |")
-    print("|---|" + "---:|" * (len(names) + 1))
-    for what, accs in table.items():
-        vals = [accs[name] for name in names]
-        print(f"| {what} | " + " | ".join(f"{v:.1f}" for v in vals) + f" | {max(vals) - min(vals):.1f} |")
+    table = print_table(hits, names, f"{args.factor} accuracy in %, {n} test sequences, {args.draws} draw(s) of f")
     if args.confusion:
         classes = test.info.factors[k].classes
         truth = np.tile(labels[rows], args.draws)
